@@ -1,0 +1,144 @@
+/**
+ * What a caller passes to create a container, and the stored configuration.
+ * @module
+ */
+import type { Signal } from './signals.js';
+
+/** Restart policies, as podman's `--restart`. */
+export type RestartPolicy = 'no' | 'on-failure' | 'always' | 'unless-stopped';
+
+/** A named volume a container uses. */
+export interface ContainerVolume {
+  /** Volume name; created on container creation when missing, as podman does. */
+  name: string;
+  /** Absolute path inside the container. */
+  dest: string;
+  /** Mount options (`ro`, `rw`, `nosuid`, `noexec`, `nodev`, ...). */
+  options?: string[];
+}
+
+/** A bind or tmpfs mount. */
+export interface ContainerMount {
+  /** Host path (bind) or ignored (tmpfs). */
+  source: string;
+  /** Absolute path inside the container. */
+  destination: string;
+  /** `'bind'` (default) or `'tmpfs'`. */
+  type?: 'bind' | 'tmpfs';
+  /** Mount options (`ro`, `rbind`, `size=64m`, ...). */
+  options?: string[];
+}
+
+/** cgroup resource limits. */
+export interface ContainerResources {
+  /** Memory limit in bytes. */
+  memory?: number;
+  /** Relative CPU weight (cgroup v1 `cpu.shares`). */
+  cpuShares?: number;
+  /** CPU quota in microseconds per 100ms period. */
+  cpuQuota?: number;
+  /** Maximum number of processes. */
+  pids?: number;
+}
+
+/** A health check, as podman's `--health-*` options (seconds). */
+export interface HealthCheckConfig {
+  /** The command, e.g. `['CMD-SHELL', 'test -f /ready']` or `['/bin/check']`. */
+  test: string[];
+  /** Seconds between checks (default 30). */
+  interval?: number;
+  /** Seconds a check may take (default 30). */
+  timeout?: number;
+  /** Failures before unhealthy (default 3). */
+  retries?: number;
+  /** Grace period in seconds (default 0). */
+  startPeriod?: number;
+}
+
+/** Options of `runtime.newContainer`. Unknown keys are rejected with `InvalidArg`. */
+export interface ContainerCreateOptions {
+  /** Name; generated (`adjective_noun`) when absent. Must match `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
+  name?: string;
+  /** Absolute path of a host directory used as the root filesystem. */
+  rootfs: string;
+  /** Mount the rootfs as the lower layer of an overlay so writes never reach it (default false). */
+  rootfsOverlay?: boolean;
+  /** The command and its arguments; `command[0]` is looked up in the container's PATH. */
+  command: string[];
+  /** Environment variables (PATH and TERM get defaults). */
+  env?: Record<string, string>;
+  /** Working directory inside the container (absolute; default `/`). */
+  workDir?: string;
+  /** `uid`, `uid:gid`, or names resolved through the rootfs's /etc/passwd and /etc/group. */
+  user?: string;
+  /** Allocate a pseudo-terminal. */
+  terminal?: boolean;
+  /** Keep stdin open so it can be attached. */
+  stdin?: boolean;
+  /** Labels. */
+  labels?: Record<string, string>;
+  /** OCI annotations. */
+  annotations?: Record<string, string>;
+  /** Signal sent by `stop` (default `'SIGTERM'`). */
+  stopSignal?: Signal;
+  /** Seconds `stop` waits before SIGKILL (default 10). */
+  stopTimeout?: number;
+  /** Restart policy applied when the container exits (default `'no'`). */
+  restartPolicy?: RestartPolicy;
+  /** With `'on-failure'`: the number of restarts allowed (0 = unlimited). */
+  restartRetries?: number;
+  /** Containers (ids or names) that must run before this one starts. */
+  dependencies?: string[];
+  /** Pod (id or name) to join. */
+  pod?: string;
+  /** Named volumes. */
+  volumes?: ContainerVolume[];
+  /** Bind and tmpfs mounts. */
+  mounts?: ContainerMount[];
+  /** `'none'` (default): own network namespace with loopback only; `'host'`: the host's. */
+  network?: 'none' | 'host';
+  /** All capabilities, all devices, no masked paths. */
+  privileged?: boolean;
+  /** Capabilities added to the default set (`'CAP_SYS_ADMIN'` or `'SYS_ADMIN'`). */
+  capAdd?: string[];
+  /** Capabilities removed from the default set. */
+  capDrop?: string[];
+  /** Mount the root filesystem read-only. */
+  readOnly?: boolean;
+  /** cgroup limits. */
+  resources?: ContainerResources;
+  /** Health check (stored and reported; see README). */
+  healthCheck?: HealthCheckConfig;
+  /** Directory of OCI hook JSON files (precreate and poststop, as libpod's hooks dir). */
+  hooksDir?: string;
+}
+
+/**
+ * The stored configuration: the create options as given, plus defaults, with
+ * the same field names. Immutable after creation.
+ */
+export interface ContainerConfig extends ContainerCreateOptions {
+  name: string;
+  rootfsOverlay: boolean;
+  env: Record<string, string>;
+  workDir: string;
+  terminal: boolean;
+  stdin: boolean;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  stopSignal: Signal;
+  stopTimeout: number;
+  restartPolicy: RestartPolicy;
+  restartRetries: number;
+  dependencies: string[];
+  volumes: ContainerVolume[];
+  mounts: ContainerMount[];
+  network: 'none' | 'host';
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  readOnly: boolean;
+}
+
+/** Default seconds a stop waits before SIGKILL (libpod's `DefaultStopTimeout`). */
+export const DEFAULT_STOP_TIMEOUT = 10;

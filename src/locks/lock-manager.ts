@@ -1,0 +1,98 @@
+/**
+ * The one home of `async-mutex`: one lock per container, pod and volume.
+ *
+ * Lock order (to rule out deadlocks when several are taken at once): pods
+ * before volumes before containers, then by id; {@link LockManager.withLocks}
+ * always acquires in that order. Locks are per {@link LockManager} (one per
+ * Runtime), never process-global.
+ * @module
+ */
+import { Mutex } from 'async-mutex';
+import { ResultAsync } from 'neverthrow';
+import { toLibpodError, type LibpodError } from '../define/errors.js';
+
+/** What a lock protects. */
+export type LockKind = 'pod' | 'volume' | 'container';
+
+/** A lock key: kind and id (or volume name). */
+export interface LockKey {
+  kind: LockKind;
+  id: string;
+}
+
+const KIND_ORDER: Record<LockKind, number> = { pod: 0, volume: 1, container: 2 };
+
+/**
+ * Proof that the holder owns the locks of `keys`. Internal operations that
+ * require a held lock take one of these; only {@link LockManager} makes them.
+ */
+export interface HeldLocks {
+  readonly keys: readonly LockKey[];
+  /** Whether `key` is among the held locks. */
+  holds(kind: LockKind, id: string): boolean;
+}
+
+function keyString(k: LockKey): string {
+  return `${k.kind}:${k.id}`;
+}
+
+/** Sorts keys into the global lock order and drops duplicates. */
+export function lockOrder(keys: readonly LockKey[]): LockKey[] {
+  const unique = new Map(keys.map((k) => [keyString(k), k]));
+  return [...unique.values()].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Per-runtime lock table. */
+export class LockManager {
+  readonly #mutexes = new Map<string, Mutex>();
+
+  #mutex(key: LockKey): Mutex {
+    const s = keyString(key);
+    let m = this.#mutexes.get(s);
+    if (!m) {
+      m = new Mutex();
+      this.#mutexes.set(s, m);
+    }
+    return m;
+  }
+
+  /** Runs `fn` holding the lock of `key`; the lock is always released. */
+  withLock<T>(key: LockKey, fn: (held: HeldLocks) => ResultAsync<T, LibpodError>): ResultAsync<T, LibpodError> {
+    return this.withLocks([key], fn);
+  }
+
+  /**
+   * Runs `fn` holding every lock of `keys`, acquired in the global order; the
+   * locks are always released, whether `fn` succeeds, fails or throws.
+   */
+  withLocks<T>(keys: readonly LockKey[], fn: (held: HeldLocks) => ResultAsync<T, LibpodError>): ResultAsync<T, LibpodError> {
+    const ordered = lockOrder(keys);
+    const run = async (): Promise<T> => {
+      const releases: (() => void)[] = [];
+      try {
+        for (const k of ordered) releases.push(await this.#mutex(k).acquire());
+        const held: HeldLocks = {
+          keys: ordered,
+          holds: (kind, id) => ordered.some((k) => k.kind === kind && k.id === id),
+        };
+        const result = await fn(held);
+        if (result.isErr()) throw result.error;
+        return result.value;
+      } finally {
+        for (const release of releases.reverse()) release();
+      }
+    };
+    return ResultAsync.fromPromise(run(), (e) => toLibpodError(e));
+  }
+
+  /** Whether the lock of `key` is currently held by someone. */
+  isLocked(key: LockKey): boolean {
+    return this.#mutexes.get(keyString(key))?.isLocked() ?? false;
+  }
+
+  /** Forgets the lock of a removed object (only when free). */
+  forget(key: LockKey): void {
+    const m = this.#mutexes.get(keyString(key));
+    if (m && !m.isLocked()) this.#mutexes.delete(keyString(key));
+  }
+}
