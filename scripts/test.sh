@@ -4,23 +4,30 @@
 #   scripts/test.sh unit       typecheck, unit + conformance tests only (no root needed)
 #   scripts/test.sh e2e        real-container tests only
 #   scripts/test.sh FILE...    just these test files
+# TEST_TIMEOUT_MS (default 900000) bounds each test file, so a hung test fails instead of hanging CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
-run() { node --import tsx --test --test-reporter=spec "$@"; }
-unit_files() { find test/unit test/conformance -name '*.test.ts' | sort; }
-e2e_files() { find test/e2e -name '*.test.ts' | sort; }
+run() { node --import tsx --test --test-reporter=spec --test-timeout="${TEST_TIMEOUT_MS:-900000}" "$@"; }
+# Runs a group of files; with none, says so (node --test without files would search on its own).
+run_group() {
+  local name="$1" concurrency="$2"; shift 2
+  if [ "$#" -eq 0 ]; then echo "$name: no test files"; return 0; fi
+  run --test-concurrency="$concurrency" "$@"
+}
+files_in() { find "$@" -name '*.test.ts' 2>/dev/null | sort; }
+typecheck() { npx tsc -p tsconfig.test.json --noEmit; }
 case "$what" in
   unit)
-    npx tsc -p tsconfig.test.json --noEmit
-    run --test-concurrency=2 $(unit_files) ;;
+    typecheck
+    run_group unit 2 $(files_in test/unit test/conformance) ;;
   e2e)
-    run --test-concurrency=1 $(e2e_files) ;;
+    run_group e2e 1 $(files_in test/e2e) ;;
   all)
-    npx tsc -p tsconfig.test.json --noEmit
-    run --test-concurrency=2 $(unit_files)
+    typecheck
+    run_group unit 2 $(files_in test/unit test/conformance)
     if [ "$(id -u)" = 0 ]; then
-      run --test-concurrency=1 $(e2e_files)
+      run_group e2e 1 $(files_in test/e2e)
     else
       echo "e2e: skipped (real containers need root)"
     fi ;;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Prepares this host for the test suite, idempotently and without questions.
+#   - as root: installs runc, conmon, busybox-static and catatonit (apt) when any of them,
+#     or mount, is missing; without root it only says what is missing (unit tests need none).
+#   - installs node_modules (npm ci, or npm install without a lock file) when it is missing
+#     or older than package.json / package-lock.json.
+# Prints nothing when there is nothing to do, and then takes well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Runs a command quietly; on failure shows its output and stops.
+quiet() {
+  if ! "$@" >"$log" 2>&1; then
+    echo "setup-host: failed: $*" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+}
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+# The rootfs fixtures copy /bin/busybox into a container: it must be the static build.
+have_static_busybox() {
+  # A dynamic build names its ELF interpreter (/lib64/ld-linux-...) in its first bytes.
+  [ -x /bin/busybox ] && ! grep -qaE '/ld-(linux|musl)' <(head -c 4096 /bin/busybox)
+}
+
+missing=()
+for bin in conmon runc catatonit mount; do have "$bin" || missing+=("$bin"); done
+have_static_busybox || missing+=("busybox (static)")
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && have apt-get; then
+    pkgs=(runc conmon busybox-static catatonit)
+    have mount || pkgs+=(mount)
+    export DEBIAN_FRONTEND=noninteractive
+    quiet apt-get update -qq
+    quiet apt-get install -y -qq --no-install-recommends "${pkgs[@]}" </dev/null
+  else
+    echo "setup-host: missing ${missing[*]}: real-container tests need root to install them" \
+      "(apt-get install runc conmon busybox-static catatonit); unit tests do not." >&2
+  fi
+fi
+
+stale=false
+if [ ! -d node_modules ] || [ node_modules -ot package.json ]; then stale=true; fi
+if [ -f package-lock.json ] && [ node_modules -ot package-lock.json ]; then stale=true; fi
+if $stale; then
+  if [ -f package-lock.json ]; then
+    quiet npm ci --include=dev --no-audit --no-fund --loglevel=error </dev/null
+  else
+    quiet npm install --include=dev --no-audit --no-fund --loglevel=error </dev/null
+  fi
+  # npm does not always touch the directory itself; mark it fresh for the next run.
+  touch node_modules
+fi

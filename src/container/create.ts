@@ -1,0 +1,95 @@
+/**
+ * `runtime.newContainer` (libpod `NewContainer`): validate, resolve names to
+ * ids, create missing named volumes (as podman does), then add the record.
+ * Nothing is left behind when any step fails.
+ * @module
+ */
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import type { ContainerConfig } from '../define/config.js';
+import { libpodError, type LibpodError } from '../define/errors.js';
+import { generateId, generateName } from '../define/ids.js';
+import { initialContainerState, type ContainerRecord } from '../define/records.js';
+import type { EngineContext } from '../engine/context.js';
+import { createVolume, removeVolumeRecord } from '../volume/volume-create.js';
+import { validateCreateOptions } from './create-options.js';
+
+/** Extra, engine-internal creation settings (pods use them for infra containers). */
+export interface InternalCreateOptions {
+  isInfra?: boolean;
+}
+
+function chooseName(ctx: EngineContext, requested: unknown): ResultAsync<string, LibpodError> {
+  if (requested !== undefined) return okAsync(requested as string);
+  return ResultAsync.combine([ctx.index.allContainers(), ctx.index.allPods()]).map(([ctrs, pods]) => {
+    const taken = new Set([...ctrs.map((c) => c.name), ...pods.map((p) => p.name)]);
+    return generateName((n) => taken.has(n));
+  });
+}
+
+function resolveDependencies(ctx: EngineContext, config: ContainerConfig): ResultAsync<string[], LibpodError> {
+  return ResultAsync.combine(
+    config.dependencies.map((d) =>
+      ctx.index.lookupContainer(d).map((r) => r.id).mapErr((e) => libpodError(e.code, `dependency ${d}: ${e.message}`, e)),
+    ),
+  ).map((ids) => [...new Set(ids)]);
+}
+
+function resolvePod(ctx: EngineContext, config: ContainerConfig): ResultAsync<{ podId?: string; infraId?: string }, LibpodError> {
+  if (config.pod === undefined) return okAsync({});
+  return ctx.index.lookupPod(config.pod).map((pod) => ({ podId: pod.id, infraId: pod.infraContainerId }));
+}
+
+/** Creates missing named volumes; returns the names it created (to undo on failure). */
+function ensureVolumes(ctx: EngineContext, config: ContainerConfig): ResultAsync<string[], LibpodError> {
+  const created: string[] = [];
+  return config.volumes
+    .reduce<ResultAsync<void, LibpodError>>(
+      (acc, v) =>
+        acc.andThen(() =>
+          ctx.index.getVolume(v.name).map(() => undefined).orElse((e) =>
+            e.code === 'NoSuchVolume' ? createVolume(ctx, { name: v.name }).map(() => void created.push(v.name)) : errAsync(e),
+          ),
+        ),
+      okAsync(undefined),
+    )
+    .map(() => created)
+    .orElse((e) => undoVolumes(ctx, created).andThen(() => errAsync(e)));
+}
+
+function undoVolumes(ctx: EngineContext, names: readonly string[]): ResultAsync<void, LibpodError> {
+  return names.reduce<ResultAsync<void, LibpodError>>((acc, n) => acc.andThen(() => removeVolumeRecord(ctx, n).orElse(() => okAsync(undefined))), okAsync(undefined));
+}
+
+/** Validates the options and adds the container; resolves to its record. */
+export function createContainer(ctx: EngineContext, opts: unknown, internal: InternalCreateOptions = {}): ResultAsync<ContainerRecord, LibpodError> {
+  const guarded = ctx.guard();
+  if (guarded.isErr()) return errAsync(guarded.error);
+  if (typeof opts !== 'object' || opts === null) return errAsync(libpodError('InvalidArg', 'container options must be an object'));
+  const requested = (opts as { name?: unknown }).name;
+  return chooseName(ctx, requested)
+    .andThen((name) => {
+      const config = validateCreateOptions(opts, name);
+      return config.isErr() ? errAsync(config.error) : okAsync(config.value);
+    })
+    .andThen((config) =>
+      ResultAsync.combine([resolveDependencies(ctx, config), resolvePod(ctx, config)]).andThen(([deps, pod]) => {
+        const dependencyIds = pod.infraId && !internal.isInfra && !deps.includes(pod.infraId) ? [...deps, pod.infraId] : deps;
+        return ensureVolumes(ctx, config).andThen((createdVolumes) => {
+          const rec: ContainerRecord = {
+            id: generateId(),
+            name: config.name,
+            createdAt: new Date().toISOString(),
+            config,
+            dependencyIds,
+            ...(pod.podId ? { podId: pod.podId } : {}),
+            ...(internal.isInfra ? { isInfra: true } : {}),
+            state: initialContainerState(),
+          };
+          return ctx.index
+            .addContainer(rec)
+            .map(() => rec)
+            .orElse((e) => undoVolumes(ctx, createdVolumes).andThen(() => errAsync(e)));
+        });
+      }),
+    );
+}

@@ -1,0 +1,121 @@
+/**
+ * The lifecycle verbs on a locked container (libpod `Init`, `Start`,
+ * `StopWithTimeout`, `Kill`, `Pause`, `Unpause`, `RestartWithTimeout`). Each
+ * checks the transition table first, then calls the OCI runtime, then saves;
+ * events are queued and published after the lock is released.
+ * @module
+ */
+import { failAfter } from '../util/safe.js';
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { libpodError, type LibpodError } from '../define/errors.js';
+import { parseSignal } from '../define/signals.js';
+import { allows, inState } from '../define/states.js';
+import { cleanupContainer, cleanupVerb, initAndStartAfterPrepare, reinitIfNeeded } from './cleanup.js';
+import { checkDependenciesRunning, startDependencies } from './dependencies.js';
+import { startInRuntime } from './runtime-ops.js';
+import { queueEvent, save, type CtrSession } from './session.js';
+import { mountStorage } from './storage.js';
+import { applyExit } from './sync.js';
+
+function improper(message: string): ResultAsync<never, LibpodError> {
+  return errAsync(libpodError('CtrStateInvalid', `${message}: container state improper`));
+}
+
+/** prepare + (re)init, cleaning up on failure (shared by init and start). */
+function prepareAndInit(s: CtrSession): ResultAsync<void, LibpodError> {
+  return mountStorage(s)
+    .andThen(() => reinitIfNeeded(s, false))
+    .orElse((e) => failAfter(e, () => cleanupContainer(s)));
+}
+
+/** `init()`: create the container in the runtime without starting it. */
+export function initVerb(s: CtrSession): ResultAsync<void, LibpodError> {
+  if (!allows('init', s.rec.state.state)) return improper(`container ${s.rec.id} has already been created in runtime`);
+  return checkDependenciesRunning(s).andThen(() => prepareAndInit(s));
+}
+
+/** libpod `prepareToStart`: check state, dependencies (or start them), prepare and init. */
+function prepareToStart(s: CtrSession, recursive: boolean): ResultAsync<void, LibpodError> {
+  if (!allows('start', s.rec.state.state)) {
+    return improper(`container ${s.rec.id} must be in Created or Stopped state to be started (it is ${s.rec.state.state})`);
+  }
+  return (recursive ? startDependencies(s) : checkDependenciesRunning(s)).andThen(() => prepareAndInit(s));
+}
+
+/** `start()`. */
+export function startVerb(s: CtrSession, recursive: boolean): ResultAsync<void, LibpodError> {
+  return prepareToStart(s, recursive).andThen(() =>
+    startInRuntime(s).orElse((e) => failAfter(e, () => cleanupContainer(s))),
+  );
+}
+
+/** `prepareToStart` for `startAndAttach`, which attaches between init and start. */
+export { prepareToStart };
+
+/**
+ * Stops a created, running or paused container through the runtime and
+ * records the exit, then runs the Cleanup path (libpod `stop` +
+ * `waitForExitFileAndSync` + the exit command's cleanup).
+ */
+export function stopInner(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
+  const signal = parseSignal(s.rec.config.stopSignal).unwrapOr(15);
+  const all = s.rec.config.network === 'host' && false;
+  return s.ctx.oci.stop(s.rec.id, { signal, timeout, all }).andThen((exit) => {
+    s.rec.state.stoppedByUser = true;
+    applyExit(s, exit);
+    queueEvent(s, 'stop');
+    return save(s).andThen(() => cleanupVerb(s));
+  });
+}
+
+/** `stop({timeout})`: `CtrStopped` when already stopped. */
+export function stopVerb(s: CtrSession, timeout: number | undefined): ResultAsync<void, LibpodError> {
+  const st = s.rec.state.state;
+  if (inState(st, 'stopped', 'exited')) return errAsync(libpodError('CtrStopped', `container ${s.rec.id} is stopped: container already stopped`));
+  if (!allows('stop', st)) return improper(`can only stop created or running containers. ${s.rec.id} is in state ${st}`);
+  return stopInner(s, timeout ?? s.rec.config.stopTimeout);
+}
+
+/** `kill(signal)`: only running containers; marks the stop as the user's. */
+export function killVerb(s: CtrSession, signal: number): ResultAsync<void, LibpodError> {
+  const st = s.rec.state.state;
+  if (!allows('kill', st)) return improper(`can only kill running containers. ${s.rec.id} is in state ${st}`);
+  return s.ctx.oci.kill(s.rec.id, signal, false).andThen(() => {
+    s.rec.state.stoppedByUser = true;
+    queueEvent(s, 'kill', { attributes: { signal: String(signal) } });
+    return save(s);
+  });
+}
+
+/** `pause()`. */
+export function pauseVerb(s: CtrSession): ResultAsync<void, LibpodError> {
+  const st = s.rec.state.state;
+  if (st === 'paused') return improper(`"${s.rec.id}" is already paused`);
+  if (!allows('pause', st)) return improper(`"${st}" is not running, can't pause`);
+  return s.ctx.oci.pause(s.rec.id).andThen(() => {
+    s.rec.state.state = 'paused';
+    queueEvent(s, 'pause');
+    return save(s);
+  });
+}
+
+/** `unpause()`. */
+export function unpauseVerb(s: CtrSession): ResultAsync<void, LibpodError> {
+  if (!allows('unpause', s.rec.state.state)) return improper(`"${s.rec.id}" is not paused, can't unpause`);
+  return s.ctx.oci.unpause(s.rec.id).andThen(() => {
+    s.rec.state.state = 'running';
+    queueEvent(s, 'unpause');
+    return save(s);
+  });
+}
+
+/** `restart({timeout})` (libpod `restartWithTimeout`). */
+export function restartVerb(s: CtrSession, timeout: number | undefined): ResultAsync<void, LibpodError> {
+  return checkDependenciesRunning(s).andThen(() => {
+    const st = s.rec.state.state;
+    if (!allows('restart', st)) return improper('unable to restart a container in a paused or unknown state');
+    queueEvent(s, 'restart');
+    const stop = st === 'running' ? stopInner(s, timeout ?? s.rec.config.stopTimeout) : okAsync(undefined);
+    return stop.andThen(() => initAndStartAfterPrepare(s, false));
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Container removal (libpod `removeContainer`): refuse dependents (always),
+ * refuse running or paused containers and live exec sessions (unless forced,
+ * which stops them first), mark `removing`, clean up, drop the record, then
+ * the container's directories.
+ * @module
+ */
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { libpodError, type LibpodError } from '../define/errors.js';
+import { inState } from '../define/states.js';
+import { cleanupContainer, sequenceAll } from './cleanup.js';
+import { reapExecSessions, stopExecSessions } from './exec-sessions.js';
+import { removeContainerDirs } from './runtime-ops.js';
+import { queueEvent, save, type CtrSession } from './session.js';
+import { unmountStorage } from './storage.js';
+import { applyExit } from './sync.js';
+
+/** Options of `runtime.removeContainer`. */
+export interface RemoveContainerOptions {
+  /** Stop a running or paused container (and its exec sessions) first. */
+  force?: boolean;
+  /** Seconds to wait for the stop before SIGKILL (default: the container's stopTimeout). */
+  timeout?: number;
+  /** Also remove named volumes this container created implicitly, when no other container uses them. */
+  removeVolumes?: boolean;
+}
+
+function improper(message: string): ResultAsync<never, LibpodError> {
+  return errAsync(libpodError('CtrStateInvalid', `${message}: container state improper`));
+}
+
+/** libpod `checkReadyForRemoval`. */
+function checkReadyForRemoval(s: CtrSession): ResultAsync<void, LibpodError> {
+  const st = s.rec.state.state;
+  if (st === 'unknown') return improper(`container ${s.rec.id} is in invalid state`);
+  if (inState(st, 'running', 'paused')) {
+    return improper(`cannot remove container ${s.rec.id} as it is ${st} - running or paused containers cannot be removed without force`);
+  }
+  return reapExecSessions(s).andThen(() =>
+    Object.keys(s.rec.state.execSessions).length > 0
+      ? improper(`cannot remove container ${s.rec.id} as it has active exec sessions`)
+      : okAsync(undefined),
+  );
+}
+
+/** Stops the container for a forced removal (SIGKILL for a paused one, which cannot handle signals). */
+function forceStop(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
+  const st = s.rec.state.state;
+  if (!inState(st, 'running', 'paused', 'created')) return okAsync(undefined);
+  const signal = 9;
+  const stop = st === 'paused' ? s.ctx.oci.stop(s.rec.id, { signal, timeout: 0, all: false }) : s.ctx.oci.stop(s.rec.id, { signal: 15, timeout, all: false });
+  return stop.map((exit) => {
+    s.rec.state.stoppedByUser = true;
+    applyExit(s, exit);
+  });
+}
+
+/**
+ * Removes the locked container. Dependents make it `DepExists`, force or not.
+ * The record is dropped only after the runtime and storage were cleaned up.
+ */
+export function removeVerb(s: CtrSession, opts: RemoveContainerOptions): ResultAsync<void, LibpodError> {
+  const force = opts.force ?? false;
+  return s.ctx.index
+    .containerDependents(s.rec.id)
+    .andThen((deps) =>
+      deps.length > 0
+        ? errAsync(libpodError('DepExists', `container ${s.rec.id} has dependent containers which must be removed before it: ${deps.join(',')}: dependency exists`))
+        : okAsync(undefined),
+    )
+    .andThen(() => (force ? stopExecSessions(s, opts.timeout ?? s.rec.config.stopTimeout) : checkReadyForRemoval(s)))
+    .andThen(() => (force ? forceStop(s, opts.timeout ?? s.rec.config.stopTimeout) : okAsync(undefined)))
+    .andThen(() => {
+      const wasState = s.rec.state.state;
+      s.rec.state.state = 'removing';
+      return save(s).map(() => wasState);
+    })
+    .andThen((wasState) => {
+      // cleanupRuntime keys off stopped/created: put the pre-removal state back for it.
+      s.rec.state.state = wasState;
+      s.rec.state.mountCount = 0;
+      return sequenceAll([() => cleanupContainer(s), () => unmountStorage(s, true)]).orElse((e) => {
+        s.rec.state.state = 'removing';
+        return save(s).andThen(() => errAsync(e));
+      });
+    })
+    .andThen(() => s.ctx.index.removeContainer(s.rec.id))
+    .andThen(() => removeContainerDirs(s))
+    .map(() => {
+      queueEvent(s, 'remove');
+      s.ctx.locks.forget({ kind: 'container', id: s.rec.id });
+    });
+}

@@ -1,0 +1,123 @@
+/**
+ * Root filesystem plumbing (root only for the mounts): an overlay whose
+ * lower layer is the caller's rootfs and whose upper layer is the
+ * container's own, mount checks through /proc/self/mountinfo, and disk
+ * usage of a tree.
+ * @module
+ */
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { runChecked } from '../host/command.js';
+
+/** How many stacked mounts {@link unmountOverlay} removes at most. */
+const MAX_STACKED_MOUNTS = 16;
+
+/** Decodes the octal escapes (`\040` for a space, ...) of a mountinfo field. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** The mount points listed in a /proc/<pid>/mountinfo text. */
+export function mountPointsOf(mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ');
+    if (fields.length >= 5) out.push(unescapeMountField(fields[4] as string));
+  }
+  return out;
+}
+
+/** Whether something is mounted at `path` in this process's mount namespace. */
+export function isMounted(path: string): ResultAsync<boolean, LibpodError> {
+  const target = resolve(path);
+  return attempt(async () => mountPointsOf(await readFile('/proc/self/mountinfo', 'utf8')).includes(target), 'Internal', 'reading /proc/self/mountinfo');
+}
+
+function checkOverlayPath(what: string, path: string): LibpodError | undefined {
+  if (typeof path !== 'string' || !isAbsolute(path)) return libpodError('InvalidArg', `overlay ${what} ${JSON.stringify(String(path))} must be an absolute path`);
+  if (/[,:\0]/.test(path)) return libpodError('InvalidArg', `overlay ${what} ${path} must not contain ',' or ':'`);
+  return undefined;
+}
+
+/**
+ * Mounts an overlay at `merged` (`mount -t overlay`): reads come from
+ * `lower` unless shadowed by `upper`, writes go to `upper`. The directories
+ * must exist. Already mounted at `merged`: nothing to do.
+ */
+export function mountOverlay(lower: string, upper: string, work: string, merged: string): ResultAsync<void, LibpodError> {
+  const bad = checkOverlayPath('lower dir', lower) ?? checkOverlayPath('upper dir', upper) ?? checkOverlayPath('work dir', work) ?? checkOverlayPath('mount point', merged);
+  if (bad) return errAsync(bad);
+  return isMounted(merged).andThen((mounted) => {
+    if (mounted) return okAsync(undefined);
+    const options = `lowerdir=${resolve(lower)},upperdir=${resolve(upper)},workdir=${resolve(work)}`;
+    return runChecked('mount', ['-t', 'overlay', 'overlay', '-o', options, resolve(merged)], {
+      errorCode: 'Internal',
+      notFoundCode: 'Internal',
+    }).map(() => undefined);
+  });
+}
+
+function unmountOnce(merged: string): ResultAsync<void, LibpodError> {
+  // A busy mount (a process still has its cwd there) is detached lazily, as containers/storage does.
+  return runChecked('umount', [merged], { errorCode: 'Internal', notFoundCode: 'Internal' })
+    .orElse(() => runChecked('umount', ['-l', merged], { errorCode: 'Internal', notFoundCode: 'Internal' }))
+    .map(() => undefined);
+}
+
+/**
+ * Unmounts whatever is mounted at `merged` (stacked mounts too). Not
+ * mounted: nothing to do.
+ */
+export function unmountOverlay(merged: string): ResultAsync<void, LibpodError> {
+  const target = resolve(merged);
+  const loop = (left: number): ResultAsync<void, LibpodError> =>
+    isMounted(target).andThen((mounted) => {
+      if (!mounted) return okAsync(undefined);
+      if (left === 0) return errAsync(libpodError('Internal', `${target} is still mounted after ${MAX_STACKED_MOUNTS} unmounts`));
+      return unmountOnce(target).andThen(() => loop(left - 1));
+    });
+  return loop(MAX_STACKED_MOUNTS);
+}
+
+/**
+ * Bytes used by the tree at `path` (files and symlinks, each hard-linked
+ * inode once; directories not counted), walked with lstat: symlinks are
+ * never followed. A missing `path` is 0; entries that vanish are skipped.
+ */
+export function dirSize(path: string): ResultAsync<number, LibpodError> {
+  return attempt(async () => {
+    const seen = new Set<string>();
+    let total = 0;
+    const stack = [path];
+    while (stack.length > 0) {
+      const current = stack.pop() as string;
+      let st;
+      try {
+        st = await lstat(current, { bigint: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      if (st.isDirectory()) {
+        let names: string[];
+        try {
+          names = await readdir(current);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw e;
+        }
+        for (const name of names) stack.push(join(current, name));
+        continue;
+      }
+      const key = `${st.dev}:${st.ino}`;
+      if (st.nlink > 1n) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      total += Number(st.size);
+    }
+    return total;
+  }, 'Internal', `computing the size of ${path}`);
+}

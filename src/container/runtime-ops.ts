@@ -1,0 +1,134 @@
+/**
+ * The steps that talk to the OCI runtime for one container: create (libpod
+ * `init`: spec, hooks, `saveSpec`, `CreateContainer`), start, and the
+ * poststop hooks after delete.
+ * @module
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { attempt, type LibpodError } from '../define/errors.js';
+import type { PodNamespace } from '../define/records.js';
+import type { OciSpec } from '../oci/oci-spec-types.js';
+import { logger } from '../util/log.js';
+import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
+import { generateSpec, readHostRlimits } from './oci-spec.js';
+import { containerPaths } from './paths.js';
+import { queueEvent, save, type CtrSession } from './session.js';
+import { volumeMountsFor } from './storage.js';
+
+const log = logger('container:oci');
+
+/** Paths of the session's container. */
+export function pathsOf(s: CtrSession): ReturnType<typeof containerPaths> {
+  return containerPaths(s.ctx.root, s.ctx.runRoot, s.rec.id);
+}
+
+/** Namespace paths a pod member joins: its infra container's, for the pod's shared kinds. */
+function podNamespacePaths(s: CtrSession): ResultAsync<Partial<Record<PodNamespace, string>>, LibpodError> {
+  const podId = s.rec.podId;
+  if (!podId || s.rec.isInfra) return okAsync({});
+  return s.ctx.index.getPod(podId).andThen((pod) => {
+    if (!pod.infraContainerId) return okAsync({});
+    return s.ctx.index.getContainer(pod.infraContainerId).map((infra) => {
+      const paths: Partial<Record<PodNamespace, string>> = {};
+      if (infra.state.pid > 0) for (const ns of pod.share) paths[ns] = `/proc/${infra.state.pid}/ns/${ns}`;
+      return paths;
+    });
+  });
+}
+
+/** Builds the spec (plus precreate hooks) for the session's container. */
+function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: ReturnType<typeof selectHooksSync> }, LibpodError> {
+  const { rec } = s;
+  const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs;
+  return ResultAsync.combine([podNamespacePaths(s), volumeMountsFor(s)]).andThen(([namespacePaths, volumeMounts]) => {
+    const spec = generateSpec({
+      id: rec.id,
+      config: rec.config,
+      rootfsPath,
+      namespacePaths,
+      volumeMounts,
+      hostRlimits: readHostRlimits(),
+    });
+    if (spec.isErr()) return errAsync(spec.error);
+    if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [] });
+    return selectHooksSync(rec.config.hooksDir, spec.value, rec.config.mounts.length > 0).andThen((hooks) =>
+      runPrecreateHooks(hooks.precreate ?? [], spec.value).map((filtered) => ({ spec: filtered, poststop: hooks.poststop ?? [] })),
+    );
+  });
+}
+
+function selectHooksSync(dir: string, spec: OciSpec, hasBindMounts: boolean) {
+  return selectHooks(dir, spec, hasBindMounts);
+}
+
+/**
+ * Creates the container in the OCI runtime (libpod `init`): generates and
+ * saves the spec, calls `create`, and records state `created`.
+ */
+export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFrom?: string): ResultAsync<void, LibpodError> {
+  const paths = pathsOf(s);
+  return buildSpec(s)
+    .andThen(({ spec, poststop }) =>
+      attempt(async () => {
+        await mkdir(paths.bundlePath, { recursive: true, mode: 0o700 });
+        await writeFile(paths.configJson, JSON.stringify(spec), { mode: 0o644 });
+      }, 'Internal', `writing runtime spec for container ${s.rec.id}`).andThen(() =>
+        s.ctx.oci
+          .create({ id: s.rec.id, name: s.rec.name, bundlePath: paths.bundlePath, spec, logPath: paths.logPath, ...(restoreFrom ? { restoreFrom } : {}) })
+          .map((created) => ({ created, poststop })),
+      ),
+    )
+    .andThen(({ created, poststop }) => {
+      log('created %s in the OCI runtime (pid %d)', s.rec.id, created.pid);
+      const st = s.rec.state;
+      st.state = 'created';
+      st.pid = created.pid;
+      st.monitorPid = created.monitorPid;
+      st.exitCode = 0;
+      st.exited = false;
+      st.oomKilled = false;
+      st.stoppedByUser = false;
+      st.restartPolicyMatch = false;
+      if (!retainRetries) st.restartCount = 0;
+      if (poststop.length > 0) st.poststopHooks = poststop;
+      else delete st.poststopHooks;
+      queueEvent(s, 'init');
+      return save(s);
+    });
+}
+
+/** Starts a created container (libpod `start`). */
+export function startInRuntime(s: CtrSession): ResultAsync<void, LibpodError> {
+  return s.ctx.oci.start(s.rec.id).andThen(() => {
+    s.rec.state.state = 'running';
+    s.rec.state.startedAt = new Date().toISOString();
+    queueEvent(s, 'start');
+    return save(s);
+  });
+}
+
+/** Runs the poststop hooks recorded at create (libpod `postDeleteHooks`); failures are logged, as libpod does. */
+export function runPoststop(s: CtrSession): ResultAsync<void, LibpodError> {
+  const hooks = s.rec.state.poststopHooks;
+  if (!hooks || hooks.length === 0) return okAsync(undefined);
+  const state = { ociVersion: '1.0.2', id: s.rec.id, status: 'stopped', bundle: pathsOf(s).bundlePath, annotations: s.rec.config.annotations };
+  return runPoststopHooks(hooks, JSON.stringify(state)).map((errors) => {
+    for (const e of errors) log('container %s: poststop hook: %s', s.rec.id, e.message);
+  });
+}
+
+/** Removes the container's directories (static and volatile). */
+export function removeContainerDirs(s: CtrSession): ResultAsync<void, LibpodError> {
+  const paths = pathsOf(s);
+  return attempt(async () => {
+    await rm(paths.staticDir, { recursive: true, force: true });
+    await rm(paths.runDir, { recursive: true, force: true });
+  }, 'Internal', `removing directories of container ${s.rec.id}`);
+}
+
+/** Path of an artifact directory entry. */
+export function artifactsDirOf(s: CtrSession): string {
+  return join(pathsOf(s).staticDir, 'artifacts');
+}

@@ -1,0 +1,119 @@
+/**
+ * A locked view of one container: the record under its held lock, and the
+ * events its operations queue. Internal operations take a `CtrSession`, so
+ * holding the lock is a matter of types, not of a `batched` flag.
+ * @module
+ */
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { libpodError, type LibpodError } from '../define/errors.js';
+import type { ContainerEventStatus, LibpodEvent } from '../define/events.js';
+import type { ContainerRecord } from '../define/records.js';
+import type { EngineContext } from '../engine/context.js';
+import type { HeldLocks } from '../locks/lock-manager.js';
+
+/** A container under its held lock. */
+export interface CtrSession {
+  readonly ctx: EngineContext;
+  readonly held: HeldLocks;
+  /** The working copy of the record; {@link save} persists it. */
+  rec: ContainerRecord;
+  /** Events to publish once the lock is released. */
+  readonly pending: LibpodEvent[];
+}
+
+/** Persists the session's record (libpod `save()`). */
+export function save(s: CtrSession): ResultAsync<void, LibpodError> {
+  return s.ctx.index.saveContainer(s.rec);
+}
+
+/** Queues a container event, published after the lock is released. */
+export function queueEvent(s: CtrSession, status: ContainerEventStatus, extra: { exitCode?: number; attributes?: Record<string, string> } = {}): void {
+  const event: LibpodEvent = {
+    type: 'container',
+    status,
+    id: s.rec.id,
+    name: s.rec.name,
+    time: new Date(),
+    attributes: { ...s.rec.config.labels, ...(s.rec.podId ? { pod: s.rec.podId } : {}), ...extra.attributes },
+  };
+  if (extra.exitCode !== undefined) event.exitCode = extra.exitCode;
+  s.pending.push(event);
+}
+
+/** Whether the record still exists in the store: a removed container gives `CtrRemoved`. */
+function loadRecord(ctx: EngineContext, id: string): ResultAsync<ContainerRecord, LibpodError> {
+  return ctx.index
+    .getContainer(id)
+    .mapErr((e) => (e.code === 'NoSuchCtr' ? libpodError('CtrRemoved', `container ${id} has been removed`, e) : e));
+}
+
+/**
+ * Runs `fn` on the container holding its lock, after `sync` (when given).
+ * Queued events are published after the lock is released, whether `fn`
+ * succeeded or not.
+ */
+export function withContainer<T>(
+  ctx: EngineContext,
+  id: string,
+  fn: (s: CtrSession) => ResultAsync<T, LibpodError>,
+  sync?: (s: CtrSession) => ResultAsync<void, LibpodError>,
+): ResultAsync<T, LibpodError> {
+  const pending: LibpodEvent[] = [];
+  const guarded = ctx.guard();
+  if (guarded.isErr()) return errAsync(guarded.error);
+  return ctx.locks
+    .withLock({ kind: 'container', id }, (held) =>
+      loadRecord(ctx, id).andThen((rec) => {
+        const s: CtrSession = { ctx, held, rec, pending };
+        return (sync ? sync(s) : okAsync(undefined)).andThen(() => fn(s));
+      }),
+    )
+    .map((v) => {
+      ctx.publish(pending);
+      return v;
+    })
+    .mapErr((e) => {
+      ctx.publish(pending);
+      return e;
+    });
+}
+
+/**
+ * Runs `fn` holding the locks of several containers, taken in the global
+ * lock order (no deadlock whatever order `ids` come in); each is synced first.
+ */
+export function withContainers<T>(
+  ctx: EngineContext,
+  ids: readonly string[],
+  fn: (sessions: CtrSession[]) => ResultAsync<T, LibpodError>,
+  sync?: (s: CtrSession) => ResultAsync<void, LibpodError>,
+): ResultAsync<T, LibpodError> {
+  const pending: LibpodEvent[] = [];
+  const guarded = ctx.guard();
+  if (guarded.isErr()) return errAsync(guarded.error);
+  const unique = [...new Set(ids)];
+  return ctx.locks
+    .withLocks(unique.map((id) => ({ kind: 'container' as const, id })), (held) => {
+      const sessions: CtrSession[] = [];
+      const load = unique.reduce<ResultAsync<void, LibpodError>>(
+        (acc, id) =>
+          acc.andThen(() =>
+            loadRecord(ctx, id).andThen((rec) => {
+              const s: CtrSession = { ctx, held, rec, pending };
+              sessions.push(s);
+              return sync ? sync(s) : okAsync(undefined);
+            }),
+          ),
+        okAsync(undefined),
+      );
+      return load.andThen(() => fn(sessions));
+    })
+    .map((v) => {
+      ctx.publish(pending);
+      return v;
+    })
+    .mapErr((e) => {
+      ctx.publish(pending);
+      return e;
+    });
+}

@@ -1,0 +1,125 @@
+/**
+ * The container's storage (libpod `mountStorage`, `cleanupStorage`,
+ * `mountNamedVolume`): the root filesystem (as given, or an overlay whose
+ * upper layer is the container's own) and its named volumes.
+ *
+ * Mount accounting: the storage is mounted while `state.mountPoint` is set.
+ * The OCI lifecycle mounts it before create and releases it at cleanup;
+ * `ctr.mount()` adds to `state.mountCount`, which keeps it mounted across
+ * cleanups until the matching `unmount()`.
+ * @module
+ */
+import { failAfter } from '../util/safe.js';
+import { mkdir } from 'node:fs/promises';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { inState } from '../define/states.js';
+import { acquireVolume, releaseVolume } from '../volume/volume-mounts.js';
+import { sequenceAll } from './cleanup.js';
+import { containerPaths } from './paths.js';
+import { mountOverlay, unmountOverlay } from './rootfs.js';
+import { save, type CtrSession } from './session.js';
+
+function pathsOf(s: CtrSession) {
+  return containerPaths(s.ctx.root, s.ctx.runRoot, s.rec.id);
+}
+
+/** Mounts the root filesystem (overlay when configured); returns its path. */
+function mountRootfs(s: CtrSession): ResultAsync<string, LibpodError> {
+  const { config } = s.rec;
+  if (!config.rootfsOverlay) return okAsync(config.rootfs);
+  const p = pathsOf(s);
+  return attempt(async () => {
+    for (const dir of [p.overlayUpper, p.overlayWork, p.overlayMerged]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  }, 'Internal', `preparing overlay directories of container ${s.rec.id}`)
+    .andThen(() => mountOverlay(config.rootfs, p.overlayUpper, p.overlayWork, p.overlayMerged))
+    .map(() => p.overlayMerged);
+}
+
+/**
+ * Mounts the storage if it is not mounted yet: root filesystem, then each
+ * named volume (copying image content up into empty new volumes).
+ */
+export function mountStorage(s: CtrSession): ResultAsync<string, LibpodError> {
+  const st = s.rec.state;
+  if (st.mountPoint) return okAsync(st.mountPoint);
+  return mountRootfs(s).andThen((mountPoint) => {
+    const acquired: string[] = [];
+    const volumes = s.rec.config.volumes.reduce<ResultAsync<void, LibpodError>>(
+      (acc, v) => acc.andThen(() => acquireVolume(s.ctx, v.name, { rootfs: mountPoint, dest: v.dest }).map(() => void acquired.push(v.name))),
+      okAsync(undefined),
+    );
+    return volumes
+      .orElse((e) => {
+        const undo = [...acquired.map((name) => () => releaseVolume(s.ctx, name)), () => unmountRootfs(s)];
+        return failAfter(e, () => sequenceAll(undo));
+      })
+      .andThen(() => {
+        st.mountPoint = mountPoint;
+        return save(s).map(() => mountPoint);
+      });
+  });
+}
+
+function unmountRootfs(s: CtrSession): ResultAsync<void, LibpodError> {
+  return s.rec.config.rootfsOverlay ? unmountOverlay(pathsOf(s).overlayMerged) : okAsync(undefined);
+}
+
+/**
+ * Releases the storage unless user mounts hold it (`force` ignores them).
+ * Every step runs; the first failure is returned with the others attached.
+ */
+export function unmountStorage(s: CtrSession, force: boolean): ResultAsync<void, LibpodError> {
+  const st = s.rec.state;
+  if (!st.mountPoint) return okAsync(undefined);
+  if (st.mountCount > 0 && !force) return okAsync(undefined);
+  const steps = [() => unmountRootfs(s), ...s.rec.config.volumes.map((v) => () => releaseVolume(s.ctx, v.name))];
+  return sequenceAll(steps).andThen(() => {
+    delete st.mountPoint;
+    st.mountCount = 0;
+    return save(s);
+  });
+}
+
+/** The public `mount()`: mounts the storage and counts the user mount. */
+export function mountVerb(s: CtrSession): ResultAsync<string, LibpodError> {
+  if (s.rec.state.state === 'removing') {
+    return errAsync(libpodError('CtrStateInvalid', `cannot mount container ${s.rec.id} as it is being removed: container state improper`));
+  }
+  return mountStorage(s).andThen((mp) => {
+    s.rec.state.mountCount += 1;
+    return save(s).map(() => mp);
+  });
+}
+
+/**
+ * The public `unmount()`: drops one user mount; the storage is released when
+ * no user mount remains and no process needs it. `force` drops them all.
+ */
+export function unmountVerb(s: CtrSession, force: boolean): ResultAsync<void, LibpodError> {
+  const st = s.rec.state;
+  if (!st.mountPoint) return okAsync(undefined);
+  const live = inState(st.state, 'running', 'paused', 'created');
+  if (live && (force || st.mountCount <= 1)) {
+    if (st.mountCount > 0) {
+      st.mountCount = 0;
+      return save(s);
+    }
+    return errAsync(libpodError('CtrStateInvalid', `cannot unmount storage for container ${s.rec.id} as it is running or paused: container state improper`));
+  }
+  if (Object.keys(st.execSessions).length > 0) {
+    return errAsync(libpodError('CtrStateInvalid', `container ${s.rec.id} has active exec sessions, refusing to unmount: container state improper`));
+  }
+  st.mountCount = force ? 0 : Math.max(0, st.mountCount - 1);
+  if (st.mountCount > 0) return save(s);
+  return unmountStorage(s, true);
+}
+
+/** Named volumes resolved to host directories, for the spec. */
+export function volumeMountsFor(s: CtrSession): ResultAsync<{ source: string; destination: string; options: string[] }[], LibpodError> {
+  return ResultAsync.combine(
+    s.rec.config.volumes.map((v) =>
+      s.ctx.index.getVolume(v.name).map((vol) => ({ source: vol.mountPoint, destination: v.dest, options: v.options ?? [] })),
+    ),
+  );
+}

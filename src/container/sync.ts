@@ -1,0 +1,91 @@
+/**
+ * Reconciling the record with the OCI runtime (libpod's `syncContainer`,
+ * `checkExitFile`, `Sync`). An exit observed here runs the Cleanup path at
+ * once, which applies the restart policy, as conmon's exit command makes
+ * podman do.
+ * @module
+ */
+import { okAsync, type ResultAsync } from 'neverthrow';
+import type { LibpodError } from '../define/errors.js';
+import { inState } from '../define/states.js';
+import type { OciExitInfo } from '../oci/oci-runtime.js';
+import { logger } from '../util/log.js';
+import { cleanupAfterExit } from './cleanup.js';
+import { queueEvent, save, type CtrSession } from './session.js';
+
+const log = logger('container:sync');
+
+/**
+ * Records an exit on the session: state `stopped`, exit code and time, OOM,
+ * and whether the restart policy matches (libpod: a running/paused container
+ * that stopped by itself, not through the API). Queues `died`.
+ */
+export function applyExit(s: CtrSession, exit: OciExitInfo): void {
+  const st = s.rec.state;
+  const wasLive = inState(st.state, 'running', 'paused');
+  st.state = 'stopped';
+  st.pid = 0;
+  st.monitorPid = 0;
+  st.exitCode = exit.exitCode;
+  st.exited = true;
+  st.oomKilled = exit.oomKilled;
+  st.finishedAt = exit.finishedAt.toISOString();
+  st.restartPolicyMatch = s.rec.config.restartPolicy !== 'no' && wasLive && !st.stoppedByUser;
+  queueEvent(s, 'died', { exitCode: exit.exitCode });
+}
+
+/**
+ * The cheap sync every locked operation starts with: for a running or paused
+ * container, look for its exit; when found, record it and run Cleanup.
+ */
+export function syncContainer(s: CtrSession): ResultAsync<void, LibpodError> {
+  if (!inState(s.rec.state.state, 'running', 'paused')) return okAsync(undefined);
+  return s.ctx.oci.exitStatus(s.rec.id).andThen((exit) => (exit ? observeExit(s, exit) : okAsync(undefined)));
+}
+
+/** Records an exit, saves it, then runs the Cleanup path (restart policy). */
+export function observeExit(s: CtrSession, exit: OciExitInfo): ResultAsync<void, LibpodError> {
+  applyExit(s, exit);
+  return save(s).andThen(() => runAutoCleanup(s));
+}
+
+/**
+ * Cleanup after an observed exit. Its failure does not fail the operation
+ * that observed the exit (the exit itself is committed); it is logged and the
+ * container stays `stopped`, so an explicit `cleanup()` can retry it.
+ */
+function runAutoCleanup(s: CtrSession): ResultAsync<void, LibpodError> {
+  return cleanupAfterExit(s).orElse((e) => {
+    log('cleanup of %s after its exit failed: %s', s.rec.id, e.message);
+    return okAsync(undefined);
+  });
+}
+
+/**
+ * The full sync (`ctr.sync()`): asks the runtime for its whole view, so a
+ * monitor that died without writing an exit file is noticed too.
+ */
+export function fullSync(s: CtrSession): ResultAsync<void, LibpodError> {
+  const st = s.rec.state;
+  if (!inState(st.state, 'created', 'running', 'paused', 'stopped')) return okAsync(undefined);
+  const before = st.state;
+  return s.ctx.oci.status(s.rec.id).andThen((status) => {
+    if (status.exit && inState(st.state, 'running', 'paused')) return observeExit(s, status.exit);
+    switch (status.status) {
+      case 'running':
+      case 'paused':
+      case 'created':
+        st.state = status.status;
+        st.pid = status.pid;
+        break;
+      case 'stopped':
+      case 'missing':
+        if (inState(st.state, 'running', 'paused')) {
+          return observeExit(s, status.exit ?? { exitCode: -1, finishedAt: new Date(), oomKilled: false });
+        }
+        if (st.state === 'created') st.state = status.status === 'missing' ? 'configured' : 'stopped';
+        break;
+    }
+    return st.state === before ? okAsync(undefined) : save(s);
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * What every layer below the Runtime shares: paths, the state index, the OCI
+ * runtime, the lock table and the event publisher. One per open Runtime; no
+ * process-global state.
+ * @module
+ */
+import type { LibpodError } from '../define/errors.js';
+import type { LibpodEvent } from '../define/events.js';
+import type { LockManager } from '../locks/lock-manager.js';
+import type { OciRuntime } from '../oci/oci-runtime.js';
+import type { StateIndex } from '../state/state-index.js';
+import type { Result } from 'neverthrow';
+
+/** The engine internals an operation needs. */
+export interface EngineContext {
+  /** Persistent root (store, container dirs, volumes, event log). */
+  readonly root: string;
+  /** Volatile root (runtime files; wiped on reboot). */
+  readonly runRoot: string;
+  readonly index: StateIndex;
+  readonly oci: OciRuntime;
+  readonly locks: LockManager;
+  /** Records and delivers events; call only after the state was committed and unlocked. */
+  publish(events: readonly LibpodEvent[]): void;
+  /** `Err(RuntimeFinalized)` once the runtime was closed. */
+  guard(): Result<void, LibpodError>;
+}

@@ -1,0 +1,85 @@
+/**
+ * libpod-ts: a daemonless container engine as a TypeScript library.
+ *
+ * ```ts
+ * import { Runtime } from 'libpod-ts';
+ * const rt = (await Runtime.open()).unwrapOr(undefined);
+ * ```
+ * @packageDocumentation
+ */
+
+// Engine
+export { Runtime, labelsMatch, type ContainerFilter } from './runtime.js';
+export type { RuntimeOptions } from './runtime-options.js';
+export { Container, type LogOptions } from './container/container.js';
+export type { ExecOptions, ExecResult } from './container/exec.js';
+export type { AttachHandle, AttachOptions } from './container/attach.js';
+export type { ContainerCheckpointOptions } from './container/checkpoint.js';
+export type { RemoveContainerOptions } from './container/remove.js';
+export type { LogLine } from './container/logs.js';
+
+// Errors, states, data
+export { LibpodError, ERROR_CODES, isLibpodError, type ErrorCode, type LibpodErrorOptions } from './define/errors.js';
+export { CONTAINER_STATES, TRANSITIONS, isContainerState, type ContainerState, type LifecycleVerb } from './define/states.js';
+export type {
+  ContainerConfig,
+  ContainerCreateOptions,
+  ContainerMount,
+  ContainerResources,
+  ContainerVolume,
+  HealthCheckConfig,
+  RestartPolicy,
+} from './define/config.js';
+export type { ContainerInspect, InspectExecSession, InspectMount } from './define/inspect.js';
+export type {
+  ContainerEventStatus,
+  EventFilter,
+  EventStatus,
+  EventType,
+  LibpodEvent,
+  LibpodEvent as Event,
+  PodEventStatus,
+  ReadEventsOptions,
+  RuntimeEvents,
+  SystemEventStatus,
+  VolumeEventStatus,
+} from './define/events.js';
+export type { AttachEnd, AttachStreams, TerminalSize } from './define/streams.js';
+export { parseSignal, type Signal } from './define/signals.js';
+export type {
+  ContainerRecord,
+  ContainerStateRecord,
+  ExecSessionRecord,
+  OciHookRecord,
+  PodNamespace,
+  PodRecord,
+  RecordKind,
+  RecordMap,
+  VolumeRecord,
+} from './define/records.js';
+export { RuntimeEventEmitter } from './events/event-bus.js';
+
+// Pluggable parts: state stores
+export type { StateStore, StateStoreCapabilities, StateWriteOp } from './state/state-store.js';
+export { MemoryStateStore } from './state/memory-state-store.js';
+export { LevelStateStore } from './state/level-state-store.js';
+
+// Pluggable parts: OCI runtimes
+export type {
+  OciAttachRequest,
+  OciAttachSession,
+  OciCheckpointRequest,
+  OciContainerStatus,
+  OciCreateRequest,
+  OciCreateResult,
+  OciExecRequest,
+  OciExecSession,
+  OciExitInfo,
+  OciRuntime,
+  OciRuntimeEnvironment,
+  OciRuntimeFeatures,
+  OciStopRequest,
+} from './oci/oci-runtime.js';
+export type { OciProcess, OciSpec } from './oci/oci-spec-types.js';
+export { FakeOciRuntime } from './oci/fake/fake-oci-runtime.js';
+export { ConmonOciRuntime } from './oci/conmon/conmon-oci-runtime.js';

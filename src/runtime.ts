@@ -1,0 +1,326 @@
+/**
+ * The Runtime: opens the store and the OCI runtime, owns the locks and the
+ * event bus, and hands out Container, Pod and Volume handles.
+ * @module
+ */
+import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { err, errAsync, ok, okAsync, ResultAsync, type Result } from 'neverthrow';
+import { Container, runBatched } from './container/container.js';
+import { createContainer } from './container/create.js';
+import { removeVerb, type RemoveContainerOptions } from './container/remove.js';
+import { resetState } from './container/refresh.js';
+import { withContainer, withContainers } from './container/session.js';
+import { syncContainer } from './container/sync.js';
+import { attempt, libpodError, type LibpodError } from './define/errors.js';
+import type { LibpodEvent, ReadEventsOptions } from './define/events.js';
+import type { ContainerRecord } from './define/records.js';
+import { inState, isContainerState, type ContainerState } from './define/states.js';
+import type { EngineContext } from './engine/context.js';
+import { deliver, RuntimeEventEmitter } from './events/event-bus.js';
+import { EventLog } from './events/event-log.js';
+import { LockManager } from './locks/lock-manager.js';
+import { ConmonOciRuntime } from './oci/conmon/conmon-oci-runtime.js';
+import { FakeOciRuntime } from './oci/fake/fake-oci-runtime.js';
+import type { OciRuntime } from './oci/oci-runtime.js';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.js';
+import { LevelStateStore } from './state/level-state-store.js';
+import { MemoryStateStore } from './state/memory-state-store.js';
+import { StateIndex } from './state/state-index.js';
+import type { StateStore } from './state/state-store.js';
+import { safe } from './util/safe.js';
+import { logger } from './util/log.js';
+import type { ContainerCreateOptions } from './define/config.js';
+
+const log = logger('runtime');
+
+/** Filter of `runtime.containers()`; every given field must match. */
+export interface ContainerFilter {
+  /** `'key'`, `'key=value'`, or `{ key: value }` (all must match). */
+  label?: string | Record<string, string>;
+  /** One state or any of several. */
+  state?: ContainerState | ContainerState[];
+  /** Exact name, or a RegExp tested against the name. */
+  name?: string | RegExp;
+  /** Pod id or name. */
+  pod?: string;
+}
+
+/** Whether `labels` satisfy a label filter. */
+export function labelsMatch(labels: Record<string, string>, filter: string | Record<string, string> | undefined): boolean {
+  if (filter === undefined) return true;
+  if (typeof filter === 'string') {
+    const eq = filter.indexOf('=');
+    return eq < 0 ? filter in labels : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+  }
+  return Object.entries(filter).every(([k, v]) => labels[k] === v);
+}
+
+function makeStore(o: ResolvedRuntimeOptions): StateStore {
+  if (o.store === 'memory') return new MemoryStateStore();
+  if (o.store === 'level') return new LevelStateStore(join(o.root, 'state'));
+  return o.store;
+}
+
+function makeOci(o: ResolvedRuntimeOptions): OciRuntime {
+  if (o.ociRuntime === 'fake') return new FakeOciRuntime();
+  if (o.ociRuntime === 'runc' || o.ociRuntime === 'crun') return new ConmonOciRuntime({ runtime: o.ociRuntime });
+  return o.ociRuntime;
+}
+
+function makeDirs(o: ResolvedRuntimeOptions): Result<void, LibpodError> {
+  try {
+    for (const dir of [o.root, o.runRoot]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+    }
+    return ok(undefined);
+  } catch (e) {
+    return err(libpodError('InvalidArg', `cannot create runtime directories: ${(e as Error).message}`, e));
+  }
+}
+
+/** A libpod-ts engine over one root. Open with {@link Runtime.open}. */
+export class Runtime {
+  /** Typed events: `runtime.events.on('container', e => ...)`. */
+  readonly events = new RuntimeEventEmitter();
+  /** Persistent root. */
+  readonly root: string;
+  /** Volatile root. */
+  readonly runRoot: string;
+
+  readonly #store: StateStore;
+  readonly #oci: OciRuntime;
+  readonly #eventLog: EventLog;
+  readonly #ctx: EngineContext;
+  #closed = false;
+  #unwatch: (() => void) | undefined;
+
+  private constructor(o: ResolvedRuntimeOptions, store: StateStore, oci: OciRuntime) {
+    this.root = o.root;
+    this.runRoot = o.runRoot;
+    this.#store = store;
+    this.#oci = oci;
+    this.#eventLog = new EventLog(o.root);
+    const index = new StateIndex(store);
+    this.#ctx = {
+      root: o.root,
+      runRoot: o.runRoot,
+      index,
+      oci,
+      locks: new LockManager(),
+      publish: (events) => this.#publish(events),
+      guard: () => (this.#closed ? err(libpodError('RuntimeFinalized', 'runtime has already been closed: runtime finalized')) : ok(undefined)),
+    };
+  }
+
+  /**
+   * Opens a runtime: creates root and runRoot (mode 0700), opens the state
+   * store (`Locked` when another process holds it) and the OCI runtime, and
+   * resets container states when runRoot was wiped (a reboot).
+   */
+  static open(options?: RuntimeOptions): ResultAsync<Runtime, LibpodError> {
+    return safe(() => {
+      const o = resolveRuntimeOptions(options);
+      if (o.isErr()) return errAsync(o.error);
+      const dirs = makeDirs(o.value);
+      if (dirs.isErr()) return errAsync(dirs.error);
+      const store = makeStore(o.value);
+      const oci = makeOci(o.value);
+      return store
+        .open()
+        .andThen(() =>
+          oci.open({ root: o.value.root, runRoot: o.value.runRoot }).orElse((e) => store.close().andThen(() => errAsync(e))),
+        )
+        .map(() => new Runtime(o.value, store, oci))
+        .andThen((rt) => rt.#afterOpen().map(() => rt));
+    });
+  }
+
+  #afterOpen(): ResultAsync<void, LibpodError> {
+    const alive = join(this.runRoot, 'alive');
+    const refresh = existsSync(alive) ? okAsync(undefined) : this.#refreshAfterReboot();
+    return refresh.andThen(() =>
+      attempt(() => writeFileSync(alive, String(process.pid), { mode: 0o600 }), 'Internal', 'writing runtime alive file').map(() => {
+        this.#unwatch = this.#oci.watchExits((id) => this.#onExit(id));
+      }),
+    );
+  }
+
+  /** libpod `refresh` after a reboot: nothing of the old runtime state survived. */
+  #refreshAfterReboot(): ResultAsync<void, LibpodError> {
+    const { index } = this.#ctx;
+    return ResultAsync.combine([index.allContainers(), index.allVolumes()]).andThen(([ctrs, vols]) => {
+      log('runRoot %s is new: refreshing %d containers', this.runRoot, ctrs.length);
+      const ops = [
+        ...ctrs.map((c) => {
+          resetState(c.state);
+          return index.saveContainer(c);
+        }),
+        ...vols.map((v) => index.saveVolume({ ...v, mountCount: 0 })),
+      ];
+      return ResultAsync.combine(ops).map(() => {
+        if (ctrs.length > 0) this.#publish([{ type: 'system', status: 'refresh', id: '', name: '', time: new Date(), attributes: {} }]);
+      });
+    });
+  }
+
+  /** An exit was seen: lock, sync (which records it and runs Cleanup). */
+  #onExit(id: string): void {
+    if (this.#closed) return;
+    void withContainer(this.#ctx, id, () => okAsync(undefined), syncContainer).mapErr((e) => {
+      if (e.code !== 'CtrRemoved' && e.code !== 'RuntimeFinalized') log('handling exit of %s: %s', id, e.message);
+    });
+  }
+
+  #publish(events: readonly LibpodEvent[]): void {
+    if (events.length === 0) return;
+    try {
+      this.#eventLog.append(events);
+    } catch (e) {
+      log('appending to the event log failed: %s', (e as Error).message);
+    }
+    for (const e of events) deliver(this.events, e);
+  }
+
+  /** @internal The engine context, for the pod and volume layers. */
+  get context(): EngineContext {
+    return this.#ctx;
+  }
+
+  /** The OCI runtime in use (e.g. a FakeOciRuntime to script in tests). */
+  get ociRuntime(): OciRuntime {
+    return this.#oci;
+  }
+
+  #handle(rec: ContainerRecord): Container {
+    return new Container(this.#ctx, rec);
+  }
+
+  /** Creates a container (state `configured`). */
+  newContainer(opts: ContainerCreateOptions): ResultAsync<Container, LibpodError> {
+    return safe(() =>
+      createContainer(this.#ctx, opts).map((rec) => {
+        this.#publish([{ type: 'container', status: 'create', id: rec.id, name: rec.name, time: new Date(), attributes: { ...rec.config.labels } }]);
+        return this.#handle(rec);
+      }),
+    );
+  }
+
+  /** Finds a container by full id, name, or unique id prefix. */
+  lookupContainer(idOrName: string): ResultAsync<Container, LibpodError> {
+    return safe(() => {
+      const g = this.#ctx.guard();
+      if (g.isErr()) return errAsync(g.error);
+      if (typeof idOrName !== 'string') return errAsync(libpodError('InvalidArg', 'container id or name must be a string'));
+      return this.#ctx.index.lookupContainer(idOrName).map((rec) => this.#handle(rec));
+    });
+  }
+
+  /** Containers matching `filter` (states synced first). */
+  containers(filter: ContainerFilter = {}): ResultAsync<Container[], LibpodError> {
+    return safe(() => {
+      const g = this.#ctx.guard();
+      if (g.isErr()) return errAsync(g.error);
+      const bad = checkFilter(filter);
+      if (bad) return errAsync(bad);
+      const podId = filter.pod === undefined ? okAsync<string | undefined, LibpodError>(undefined) : this.#ctx.index.lookupPod(filter.pod).map((p) => p.id);
+      return podId.andThen((pid) =>
+        this.#ctx.index.allContainers().andThen((recs) =>
+          ResultAsync.combine(recs.map((r) => this.#synced(r))).map((synced) =>
+            synced
+              .filter((r): r is ContainerRecord => r !== undefined)
+              .filter((r) => matchesFilter(r, filter, pid))
+              .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+              .map((r) => this.#handle(r)),
+          ),
+        ),
+      );
+    });
+  }
+
+  /** The record after a sync (running/paused ones only); undefined when removed meanwhile. */
+  #synced(rec: ContainerRecord): ResultAsync<ContainerRecord | undefined, LibpodError> {
+    if (!inState(rec.state.state, 'running', 'paused')) return okAsync(rec);
+    return withContainer(this.#ctx, rec.id, (s) => okAsync<ContainerRecord | undefined, LibpodError>(s.rec), syncContainer).orElse((e) =>
+      e.code === 'CtrRemoved' ? okAsync(undefined) : errAsync(e),
+    );
+  }
+
+  /**
+   * Removes a container. Running or paused ones need `force` (which stops
+   * them first); one that others depend on is `DepExists`, force or not.
+   */
+  removeContainer(ctr: Container, opts: RemoveContainerOptions = {}): ResultAsync<void, LibpodError> {
+    return safe(() => {
+      if (!(ctr instanceof Container)) return errAsync(libpodError('InvalidArg', 'removeContainer needs a Container'));
+      if (typeof opts !== 'object' || opts === null) return errAsync(libpodError('InvalidArg', 'remove options must be an object'));
+      for (const k of Object.keys(opts)) {
+        if (!['force', 'timeout', 'removeVolumes'].includes(k)) return errAsync(libpodError('InvalidArg', `unknown remove option "${k}"`));
+      }
+      if (opts.timeout !== undefined && (!Number.isInteger(opts.timeout) || opts.timeout < 0)) {
+        return errAsync(libpodError('InvalidArg', `timeout must be a non-negative integer, got ${String(opts.timeout)}`));
+      }
+      return withContainer(this.#ctx, ctr.id, (s) => removeVerb(s, opts), syncContainer).mapErr((e) =>
+        e.code === 'CtrRemoved' ? libpodError('NoSuchCtr', `no container with ID ${ctr.id} found in database: no such container`, e) : e,
+      );
+    });
+  }
+
+  /**
+   * Locks several containers at once (in one global order, so concurrent
+   * batches never deadlock), syncs each, and runs `fn` on batched views.
+   */
+  batch<T>(ctrs: Container[], fn: (views: Container[]) => T | Promise<T> | ResultAsync<T, LibpodError>): ResultAsync<T, LibpodError> {
+    return safe(() => {
+      if (!Array.isArray(ctrs) || ctrs.some((c) => !(c instanceof Container))) return errAsync(libpodError('InvalidArg', 'batch needs an array of Containers'));
+      if (typeof fn !== 'function') return errAsync(libpodError('InvalidArg', 'batch needs a function'));
+      const ids = ctrs.map((c) => c.id);
+      return withContainers(this.#ctx, ids, (sessions) => {
+        const byId = new Map(sessions.map((s) => [s.rec.id, s]));
+        return runBatched(this.#ctx, ids.map((id) => byId.get(id)!), fn);
+      }, syncContainer);
+    });
+  }
+
+  /** Events recorded under this root (across processes and restarts), oldest first. */
+  readEvents(opts: ReadEventsOptions = {}): ResultAsync<LibpodEvent[], LibpodError> {
+    return safe(() => {
+      if (typeof opts !== 'object' || opts === null) return errAsync(libpodError('InvalidArg', 'readEvents options must be an object'));
+      for (const k of ['since', 'until'] as const) {
+        const v = opts[k];
+        if (v !== undefined && (!(v instanceof Date) || Number.isNaN(v.getTime()))) return errAsync(libpodError('InvalidArg', `${k} must be a valid Date`));
+      }
+      return this.#eventLog.read(opts);
+    });
+  }
+
+  /**
+   * Closes the runtime: containers keep running (as with podman); the store
+   * and the OCI runtime are released. Later calls give `RuntimeFinalized`.
+   */
+  close(): ResultAsync<void, LibpodError> {
+    return safe(() => {
+      if (this.#closed) return okAsync(undefined);
+      this.#closed = true;
+      this.#unwatch?.();
+      return this.#oci.close().andThen(() => this.#store.close());
+    });
+  }
+}
+
+function checkFilter(filter: ContainerFilter): LibpodError | undefined {
+  if (typeof filter !== 'object' || filter === null) return libpodError('InvalidArg', 'filter must be an object');
+  for (const k of Object.keys(filter)) if (!['label', 'state', 'name', 'pod'].includes(k)) return libpodError('InvalidArg', `unknown container filter "${k}"`);
+  const states = filter.state === undefined ? [] : Array.isArray(filter.state) ? filter.state : [filter.state];
+  for (const s of states) if (!isContainerState(s)) return libpodError('InvalidArg', `unknown container state "${String(s)}"`);
+  return undefined;
+}
+
+function matchesFilter(r: ContainerRecord, f: ContainerFilter, podId: string | undefined): boolean {
+  if (!labelsMatch(r.config.labels, f.label)) return false;
+  if (f.state !== undefined && !(Array.isArray(f.state) ? f.state : [f.state]).includes(r.state.state)) return false;
+  if (f.name !== undefined && !(typeof f.name === 'string' ? r.name === f.name : f.name.test(r.name))) return false;
+  if (podId !== undefined && r.podId !== podId) return false;
+  return true;
+}

@@ -1,0 +1,70 @@
+/**
+ * Volume use by containers (libpod `mountNamedVolume` and the volume half of
+ * `cleanupStorage`): mount on first use, unmount when the last user leaves,
+ * and copy image content up into a new, empty volume on its first mount.
+ * @module
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+import { okAsync, type ResultAsync } from 'neverthrow';
+import { attempt, type LibpodError } from '../define/errors.js';
+import type { VolumeRecord } from '../define/records.js';
+import type { EngineContext } from '../engine/context.js';
+import { copyTree } from '../container/archive.js';
+import { mountVolumeFilesystem, needsMount, unmountVolumeFilesystem } from './volume-driver.js';
+
+/** Where a container's image content for a volume comes from. */
+export interface CopyUpSource {
+  /** The container's mounted root filesystem. */
+  rootfs: string;
+  /** The volume's destination inside the container. */
+  dest: string;
+}
+
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch {
+    return true;
+  }
+}
+
+/** Copies `<rootfs>/<dest>` into the volume when the volume is new and empty. */
+function copyUp(vol: VolumeRecord, from: CopyUpSource): ResultAsync<void, LibpodError> {
+  const src = join(from.rootfs, normalize(`/${from.dest}`));
+  return attempt(async () => {
+    const st = await stat(src).catch(() => undefined);
+    return st?.isDirectory() === true && (await isEmptyDir(vol.mountPoint));
+  }, 'Internal', `checking copy-up source ${src}`).andThen((should) => (should ? copyTree(src, vol.mountPoint) : okAsync(undefined)));
+}
+
+/**
+ * A container starts using volume `name`: mounts it when it needs a mount and
+ * is not mounted, copies content up on first use. Takes the volume's lock.
+ */
+export function acquireVolume(ctx: EngineContext, name: string, from?: CopyUpSource): ResultAsync<void, LibpodError> {
+  return ctx.locks.withLock({ kind: 'volume', id: name }, () =>
+    ctx.index.getVolume(name).andThen((vol) => {
+      const mount = needsMount(vol) && vol.mountCount === 0 ? mountVolumeFilesystem(vol) : okAsync(undefined);
+      return mount
+        .andThen(() => (vol.needsCopyUp && from ? copyUp(vol, from) : okAsync(undefined)))
+        .andThen(() => {
+          vol.needsCopyUp = false;
+          if (needsMount(vol)) vol.mountCount += 1;
+          return ctx.index.saveVolume(vol);
+        });
+    }),
+  );
+}
+
+/** A container stops using volume `name`: unmounts it when it was the last user. */
+export function releaseVolume(ctx: EngineContext, name: string): ResultAsync<void, LibpodError> {
+  return ctx.locks.withLock({ kind: 'volume', id: name }, () =>
+    ctx.index.getVolume(name).andThen((vol) => {
+      if (!needsMount(vol) || vol.mountCount === 0) return okAsync(undefined);
+      vol.mountCount -= 1;
+      const unmount = vol.mountCount === 0 ? unmountVolumeFilesystem(vol) : okAsync(undefined);
+      return unmount.andThen(() => ctx.index.saveVolume(vol));
+    }),
+  );
+}
