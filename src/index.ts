@@ -18,6 +18,17 @@ export type { ContainerCheckpointOptions } from './container/checkpoint.js';
 export type { RemoveContainerOptions } from './container/remove.js';
 export type { LogLine } from './container/logs.js';
 
+// Pods and volumes
+export { Pod, type PodStopOptions } from './pod/pod.js';
+export { DEFAULT_POD_SHARE, POD_NAMESPACES, type PodCreateOptions } from './pod/pod-create.js';
+export type { RemovePodOptions } from './pod/pod-remove.js';
+export { POD_STATES, type PodFilter, type PodInspect, type PodInspectContainer, type PodState, type PodStatus } from './pod/pod-status.js';
+export { Volume, type VolumeInspect } from './volume/volume.js';
+export type { VolumeCreateOptions } from './volume/volume-create.js';
+export type { VolumeFilter } from './volume/volume-query.js';
+export type { RemoveVolumeOptions } from './volume/volume-remove.js';
+export type { VolumeExportTarget, VolumeImportSource } from './volume/volume-archive.js';
+
 // Errors, states, data
 export { LibpodError, ERROR_CODES, isLibpodError, type ErrorCode, type LibpodErrorOptions } from './define/errors.js';
 export { CONTAINER_STATES, TRANSITIONS, isContainerState, type ContainerState, type LifecycleVerb } from './define/states.js';
@@ -81,5 +92,18 @@ export type {
   OciStopRequest,
 } from './oci/oci-runtime.js';
 export type { OciProcess, OciSpec } from './oci/oci-spec-types.js';
-export { FakeOciRuntime } from './oci/fake/fake-oci-runtime.js';
+export { FakeOciRuntime, type FakeOciRuntimeOptions } from './oci/fake/fake-oci-runtime.js';
+export type {
+  FakeContainerState,
+  FakeExecHandler,
+  FakeExecOutcome,
+  FakeExecRequest,
+  FakeExecResult,
+  FakeExecSessionInfo,
+  FakeOperation,
+  FakeStartAction,
+  FakeStartHandler,
+  FakeStartRequest,
+  FakeStdinHandler,
+} from './oci/fake/fake-types.js';
 export { ConmonOciRuntime } from './oci/conmon/conmon-oci-runtime.js';

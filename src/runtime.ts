@@ -31,6 +31,16 @@ import type { StateStore } from './state/state-store.js';
 import { safe } from './util/safe.js';
 import { logger } from './util/log.js';
 import type { ContainerCreateOptions } from './define/config.js';
+import { Pod } from './pod/pod.js';
+import { createPod, type PodCreateOptions } from './pod/pod-create.js';
+import { checkRemoveOptions, refuseInfraRemoval, removePodVerb, type RemovePodOptions } from './pod/pod-remove.js';
+import { withPod } from './pod/pod-session.js';
+import { checkPodFilter, podMatches, statusOf, syncedMembers, type PodFilter } from './pod/pod-status.js';
+import { pruneContainersVerb, prunePodsVerb } from './pod/prune.js';
+import { Volume } from './volume/volume.js';
+import { newVolume, type VolumeCreateOptions } from './volume/volume-create.js';
+import { checkVolumeFilter, listVolumeRecords, lookupVolumeRecord, type VolumeFilter } from './volume/volume-query.js';
+import { pruneVolumesVerb, removeVolumeVerb, type RemoveVolumeOptions } from './volume/volume-remove.js';
 
 const log = logger('runtime');
 
@@ -261,7 +271,7 @@ export class Runtime {
       if (opts.timeout !== undefined && (!Number.isInteger(opts.timeout) || opts.timeout < 0)) {
         return errAsync(libpodError('InvalidArg', `timeout must be a non-negative integer, got ${String(opts.timeout)}`));
       }
-      return withContainer(this.#ctx, ctr.id, (s) => removeVerb(s, opts), syncContainer).mapErr((e) =>
+      return withContainer(this.#ctx, ctr.id, (s) => refuseInfraRemoval(s).andThen(() => removeVerb(s, opts)), syncContainer).mapErr((e) =>
         e.code === 'CtrRemoved' ? libpodError('NoSuchCtr', `no container with ID ${ctr.id} found in database: no such container`, e) : e,
       );
     });
@@ -293,6 +303,128 @@ export class Runtime {
       }
       return this.#eventLog.read(opts);
     });
+  }
+
+  // ---- pods ----
+
+  /**
+   * Creates a pod and (unless `infra: false`) its infra container, which
+   * holds the namespaces the members share (default `net`, `ipc`, `uts`).
+   */
+  newPod(opts?: PodCreateOptions): ResultAsync<Pod, LibpodError> {
+    return safe(() =>
+      createPod(this.#ctx, opts).map(({ pod, infra }) => {
+        const time = new Date();
+        const events: LibpodEvent[] = [];
+        if (infra) events.push({ type: 'container', status: 'create', id: infra.id, name: infra.name, time, attributes: { pod: pod.id } });
+        events.push({ type: 'pod', status: 'create', id: pod.id, name: pod.name, time, attributes: { ...pod.labels } });
+        this.#publish(events);
+        return new Pod(this.#ctx, pod);
+      }),
+    );
+  }
+
+  /** Finds a pod by full id, name, or unique id prefix. */
+  lookupPod(idOrName: string): ResultAsync<Pod, LibpodError> {
+    return safe(() => {
+      const g = this.#ctx.guard();
+      if (g.isErr()) return errAsync(g.error);
+      if (typeof idOrName !== 'string') return errAsync(libpodError('InvalidArg', 'pod id or name must be a string'));
+      return this.#ctx.index.lookupPod(idOrName).map((rec) => new Pod(this.#ctx, rec));
+    });
+  }
+
+  /** Pods matching `filter` (member states synced first), oldest first. */
+  pods(filter: PodFilter = {}): ResultAsync<Pod[], LibpodError> {
+    return safe(() => {
+      const g = this.#ctx.guard();
+      if (g.isErr()) return errAsync(g.error);
+      const bad = checkPodFilter(filter);
+      if (bad) return errAsync(bad);
+      return this.#ctx.index.allPods().andThen((pods) =>
+        ResultAsync.combine(pods.map((p) => syncedMembers(this.#ctx, p).map((ms) => ({ p, state: statusOf(ms).state })))).map((rows) =>
+          rows
+            .filter(({ p, state }) => podMatches(p, state, filter, labelsMatch))
+            .sort((a, b) => a.p.createdAt.localeCompare(b.p.createdAt))
+            .map(({ p }) => new Pod(this.#ctx, p)),
+        ),
+      );
+    });
+  }
+
+  /**
+   * Removes a pod with its containers. Without `force`, running or paused
+   * members are not removed and the pod stays (`CtrStateInvalid` naming
+   * them); with `force` they are stopped first. The infra container goes last.
+   */
+  removePod(pod: Pod, opts: RemovePodOptions = {}): ResultAsync<void, LibpodError> {
+    return safe(() => {
+      if (!(pod instanceof Pod)) return errAsync(libpodError('InvalidArg', 'removePod needs a Pod'));
+      const bad = checkRemoveOptions(opts, 'pod remove');
+      if (bad) return errAsync(bad);
+      return withPod(this.#ctx, pod.id, (p) => removePodVerb(p, opts)).mapErr((e) =>
+        e.code === 'PodRemoved' ? libpodError('NoSuchPod', `no pod with ID ${pod.id} found in database: no such pod`, e) : e,
+      );
+    });
+  }
+
+  // ---- volumes ----
+
+  /** Creates a named volume (name generated when absent: 64 hex characters). */
+  newVolume(opts?: VolumeCreateOptions): ResultAsync<Volume, LibpodError> {
+    return safe(() => newVolume(this.#ctx, opts).map((rec) => new Volume(this.#ctx, rec)));
+  }
+
+  /** Finds a volume by name, or unique name prefix. */
+  lookupVolume(name: string): ResultAsync<Volume, LibpodError> {
+    return safe(() => {
+      const g = this.#ctx.guard();
+      if (g.isErr()) return errAsync(g.error);
+      return lookupVolumeRecord(this.#ctx, name).map((rec) => new Volume(this.#ctx, rec));
+    });
+  }
+
+  /** Volumes matching `filter`, oldest first. */
+  volumes(filter: VolumeFilter = {}): ResultAsync<Volume[], LibpodError> {
+    return safe(() => {
+      const g = this.#ctx.guard();
+      if (g.isErr()) return errAsync(g.error);
+      const bad = checkVolumeFilter(filter);
+      if (bad) return errAsync(bad);
+      return listVolumeRecords(this.#ctx, filter, labelsMatch).map((recs) => recs.map((r) => new Volume(this.#ctx, r)));
+    });
+  }
+
+  /**
+   * Removes a volume. One in use is `VolumeBeingUsed` unless `force`, which
+   * removes the containers using it first.
+   */
+  removeVolume(vol: Volume, opts: RemoveVolumeOptions = {}): ResultAsync<void, LibpodError> {
+    return safe(() => {
+      const g = this.#ctx.guard();
+      if (g.isErr()) return errAsync(g.error);
+      if (!(vol instanceof Volume)) return errAsync(libpodError('InvalidArg', 'removeVolume needs a Volume'));
+      const bad = checkRemoveOptions(opts, 'volume remove');
+      if (bad) return errAsync(bad);
+      return removeVolumeVerb(this.#ctx, vol.name, opts);
+    });
+  }
+
+  // ---- prune ----
+
+  /** Removes containers that do not run (outside pods, not needed by others); resolves to their ids. */
+  pruneContainers(): ResultAsync<string[], LibpodError> {
+    return safe(() => this.#ctx.guard().asyncAndThen(() => pruneContainersVerb(this.#ctx)));
+  }
+
+  /** Removes volumes no container uses; resolves to their names. */
+  pruneVolumes(): ResultAsync<string[], LibpodError> {
+    return safe(() => this.#ctx.guard().asyncAndThen(() => pruneVolumesVerb(this.#ctx)));
+  }
+
+  /** Removes pods with no running or paused member; resolves to their ids. */
+  prunePods(): ResultAsync<string[], LibpodError> {
+    return safe(() => this.#ctx.guard().asyncAndThen(() => prunePodsVerb(this.#ctx)));
   }
 
   /**

@@ -106,6 +106,35 @@ export function tarDirectory(dir: string, opts: { entries?: string[] } = {}): Re
   return tarFs.pack(dir, options) as unknown as Readable;
 }
 
+/** One tree of {@link tarTrees}. */
+export interface TarTree {
+  /** The directory to pack. */
+  dir: string;
+  /** Only these paths (relative to `dir`); default: the whole tree. */
+  entries?: string[];
+  /** Directory name the tree's entries are stored under (default: none). */
+  prefix?: string;
+}
+
+/**
+ * One tar stream of several trees, in order, each under its own prefix
+ * (same storage rules as {@link tarDirectory}).
+ */
+export function tarTrees(trees: readonly [TarTree, ...TarTree[]]): Readable {
+  const build = (i: number, into?: tarFs.Pack): tarFs.Pack => {
+    const tree = trees[i] as TarTree;
+    const last = i === trees.length - 1;
+    const options: tarFs.PackOptions & TarFs3Options = { umask: 0, strict: false, sort: true, dereference: false, finalize: last };
+    if (tree.entries) options.entries = [...tree.entries];
+    if (into) options.pack = into;
+    const prefix = tree.prefix;
+    if (prefix !== undefined) options.map = (h) => ({ ...h, name: posix.join(prefix, h.name) });
+    if (!last) options.finish = (p) => void build(i + 1, p);
+    return tarFs.pack(tree.dir, options);
+  };
+  return build(0) as unknown as Readable;
+}
+
 async function restoreSpecialModes(dir: string, modes: Map<string, { mode: number; type: string }>): Promise<void> {
   for (const [rel, { mode, type }] of modes) {
     const path = join(dir, rel);
@@ -124,14 +153,15 @@ async function extractInto(src: Readable | NodeJS.ReadableStream, dir: string, p
   const options: tarFs.ExtractOptions & TarFs3Options = {
     umask: 0,
     strict: false,
-    validateSymlinks: policy !== 'any',
+    validateSymlinks: policy === 'contained',
     ignore: (_path, h) => {
       const header = h as EntryHeader | undefined;
       if (refused || !header) return true;
       const problem = entryProblem(header, root, policy);
       if (problem) {
+        // skip this and every later entry; the refusal is reported once the stream is consumed
+        // (destroying the extractor here would surface the error on an entry stream nobody listens to)
         refused = libpodError('InvalidArg', `refusing to extract ${JSON.stringify(header.name)} into ${root}: ${problem}`);
-        extract.destroy(refused);
         return true;
       }
       if (header.mode !== undefined && (header.mode & 0o7000) !== 0 && (header.type === 'file' || header.type === 'directory')) {
@@ -140,9 +170,8 @@ async function extractInto(src: Readable | NodeJS.ReadableStream, dir: string, p
       return false;
     },
   };
-  const extract = tarFs.extract(root, options as tarFs.ExtractOptions);
   try {
-    await pipeline(src, extract);
+    await pipeline(src, tarFs.extract(root, options as tarFs.ExtractOptions));
   } catch (e) {
     throw refused ?? e;
   }

@@ -140,6 +140,8 @@ export function readHookFiles(dir: string): ResultAsync<{ file: string; hook: Ho
       }
       const parsed = parseHookFile(data);
       if (!parsed.ok) throw libpodError('InvalidArg', `parsing hook ${JSON.stringify(file)}: ${parsed.reason}`);
+      const target = await stat(parsed.hook.hook.path).catch(() => undefined);
+      if (!target?.isFile()) throw libpodError('InvalidArg', `parsing hook ${JSON.stringify(file)}: hook.path ${parsed.hook.hook.path} does not exist or is not a file`);
       out.push({ file, hook: parsed.hook });
     }
     return out;

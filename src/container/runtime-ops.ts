@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, type LibpodError } from '../define/errors.js';
 import type { PodNamespace } from '../define/records.js';
-import type { OciSpec } from '../oci/oci-spec-types.js';
+import type { OciHook, OciSpec } from '../oci/oci-spec-types.js';
 import { logger } from '../util/log.js';
 import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
 import { generateSpec, readHostRlimits } from './oci-spec.js';
@@ -39,7 +39,7 @@ function podNamespacePaths(s: CtrSession): ResultAsync<Partial<Record<PodNamespa
 }
 
 /** Builds the spec (plus precreate hooks) for the session's container. */
-function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: ReturnType<typeof selectHooksSync> }, LibpodError> {
+function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHook[] }, LibpodError> {
   const { rec } = s;
   const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs;
   return ResultAsync.combine([podNamespacePaths(s), volumeMountsFor(s)]).andThen(([namespacePaths, volumeMounts]) => {
@@ -53,14 +53,10 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: Return
     });
     if (spec.isErr()) return errAsync(spec.error);
     if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [] });
-    return selectHooksSync(rec.config.hooksDir, spec.value, rec.config.mounts.length > 0).andThen((hooks) =>
+    return selectHooks(rec.config.hooksDir, spec.value, rec.config.mounts.length > 0).andThen((hooks) =>
       runPrecreateHooks(hooks.precreate ?? [], spec.value).map((filtered) => ({ spec: filtered, poststop: hooks.poststop ?? [] })),
     );
   });
-}
-
-function selectHooksSync(dir: string, spec: OciSpec, hasBindMounts: boolean) {
-  return selectHooks(dir, spec, hasBindMounts);
 }
 
 /**
@@ -126,9 +122,4 @@ export function removeContainerDirs(s: CtrSession): ResultAsync<void, LibpodErro
     await rm(paths.staticDir, { recursive: true, force: true });
     await rm(paths.runDir, { recursive: true, force: true });
   }, 'Internal', `removing directories of container ${s.rec.id}`);
-}
-
-/** Path of an artifact directory entry. */
-export function artifactsDirOf(s: CtrSession): string {
-  return join(pathsOf(s).staticDir, 'artifacts');
 }

@@ -43,7 +43,8 @@ const MAX_SYMLINKS = 40;
 /**
  * Joins `unsafePath` to `root` resolving symlinks as if `root` were `/`
  * (absolute link targets and `..` never leave `root`), like securejoin.
- * Components that do not exist are appended as they are.
+ * Components that do not exist are appended as they are; after 40 links
+ * (a loop) the rest is appended unresolved, so callers must not follow it.
  */
 export function resolveInRoot(root: string, unsafePath: string): string {
   const pending = posix.normalize(`/${unsafePath}`).split('/').filter((c) => c !== '');
@@ -76,7 +77,10 @@ export function resolveInRoot(root: string, unsafePath: string): string {
 
 function readRootFile(rootfs: string, path: string): string | undefined {
   try {
-    return readFileSync(resolveInRoot(rootfs, path), 'utf8');
+    const resolved = resolveInRoot(rootfs, path);
+    // a link left unresolved (a loop) must not be followed on the host
+    if (!lstatSync(resolved).isFile()) return undefined;
+    return readFileSync(resolved, 'utf8');
   } catch {
     return undefined;
   }

@@ -53,6 +53,8 @@ export function runCommand(file: string, args: readonly string[], opts: RunComma
           resolve({ stdout, stderr, code });
         },
       );
+      // a command that exits without reading its input makes the write fail (EPIPE): not our error
+      child.stdin?.on('error', () => undefined);
       if (opts.input !== undefined) child.stdin?.end(opts.input);
     }),
     (e) => (e instanceof Error && 'code' in e && typeof (e as LibpodError).code === 'string' && e.name === 'LibpodError' ? (e as LibpodError) : libpodError('Internal', `${file}: ${String(e)}`, e)),

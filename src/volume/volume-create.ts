@@ -4,12 +4,14 @@
  * @module
  */
 import { chown, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
-import { validateName } from '../define/ids.js';
+import { generateId, validateName } from '../define/ids.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { volumeEvent } from './volume-events.js';
 
 /** Options of `runtime.newVolume`. */
 export interface VolumeCreateOptions {
@@ -35,8 +37,40 @@ function parseId(value: string | undefined, what: string): number | undefined | 
   return Number(value);
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the shape of `runtime.newVolume` options: unknown keys, labels and options that are not string maps are `InvalidArg`. */
+export function checkVolumeOptions(opts: unknown): LibpodError | undefined {
+  if (opts === undefined) return undefined;
+  if (!isPlainObject(opts)) return libpodError('InvalidArg', 'volume options must be an object');
+  for (const k of Object.keys(opts)) if (!['name', 'driver', 'labels', 'options'].includes(k)) return libpodError('InvalidArg', `unknown volume option "${k}"`);
+  for (const k of ['labels', 'options'] as const) {
+    const v = opts[k];
+    if (v !== undefined && (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string'))) {
+      return libpodError('InvalidArg', `volume ${k} must be an object of strings`);
+    }
+  }
+  return undefined;
+}
+
+/** podman's checks of the local driver's `type`/`device` pair. */
+function checkMountOptions(options: Record<string, string>): LibpodError | undefined {
+  const { type, device, o } = options;
+  if (type !== undefined && !/^[a-z0-9._-]+$/i.test(type)) return libpodError('InvalidArg', `invalid volume option type "${type}"`);
+  if (o !== undefined && /[\s\0]/.test(o)) return libpodError('InvalidArg', `invalid volume option o "${o}": no whitespace allowed`);
+  if (device !== undefined && (device === '' || device.includes('\0'))) return libpodError('InvalidArg', 'invalid volume option device: must be non-empty');
+  if (type === 'bind' && (device === undefined || !isAbsolute(device) || !existsSync(device))) {
+    return libpodError('InvalidArg', `invalid volume option device for driver 'local': bind source ${String(device)} must be an existing absolute path`);
+  }
+  return undefined;
+}
+
 /** Validates options and builds the record (no side effects). */
 export function volumeRecord(root: string, opts: VolumeCreateOptions, name: string): ResultAsync<VolumeRecord, LibpodError> {
+  const shape = checkVolumeOptions(opts);
+  if (shape) return errAsync(shape);
   const n = validateName(name, 'volume');
   if (n.isErr()) return errAsync(n.error);
   if (opts.driver !== undefined && opts.driver !== 'local') return errAsync(libpodError('InvalidArg', `volume driver "${String(opts.driver)}" is not supported: only "local"`));
@@ -45,6 +79,8 @@ export function volumeRecord(root: string, opts: VolumeCreateOptions, name: stri
     if (!DRIVER_OPTIONS.includes(k)) return errAsync(libpodError('InvalidArg', `invalid mount option ${k} for driver 'local'`));
     if (typeof v !== 'string') return errAsync(libpodError('InvalidArg', `volume option ${k} must be a string`));
   }
+  const mountProblem = checkMountOptions(options);
+  if (mountProblem) return errAsync(mountProblem);
   const uid = parseId(options.uid, 'uid');
   const gid = parseId(options.gid, 'gid');
   if (uid instanceof Error) return errAsync(uid);
@@ -88,4 +124,21 @@ function dropVolumeDir(root: string, name: string): ResultAsync<void, LibpodErro
 /** Drops a volume's record, then its directory. */
 export function removeVolumeRecord(ctx: EngineContext, name: string): ResultAsync<void, LibpodError> {
   return ctx.index.removeVolume(name).andThen(() => dropVolumeDir(ctx.root, name));
+}
+
+/**
+ * `runtime.newVolume`: validates, generates a name when absent (64 hex
+ * characters, as podman), creates the directory and the record, and
+ * publishes `create`.
+ */
+export function newVolume(ctx: EngineContext, opts: unknown): ResultAsync<VolumeRecord, LibpodError> {
+  const guarded = ctx.guard();
+  if (guarded.isErr()) return errAsync(guarded.error);
+  const shape = checkVolumeOptions(opts);
+  if (shape) return errAsync(shape);
+  const o = (opts ?? {}) as VolumeCreateOptions;
+  return createVolume(ctx, { ...o, name: o.name ?? generateId() }).map((rec) => {
+    ctx.publish([volumeEvent(rec, 'create')]);
+    return rec;
+  });
 }

@@ -6,11 +6,13 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { okAsync, type ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { attempt, type LibpodError } from '../define/errors.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import { copyTree } from '../container/archive.js';
+import { failAfter } from '../util/safe.js';
+import { volumeEvent } from './volume-events.js';
 import { mountVolumeFilesystem, needsMount, unmountVolumeFilesystem } from './volume-driver.js';
 
 /** Where a container's image content for a volume comes from. */
@@ -40,31 +42,54 @@ function copyUp(vol: VolumeRecord, from: CopyUpSource): ResultAsync<void, Libpod
 
 /**
  * A container starts using volume `name`: mounts it when it needs a mount and
- * is not mounted, copies content up on first use. Takes the volume's lock.
+ * is not mounted, copies content up on first use. Takes the volume's lock;
+ * a `mount` event is published (after unlocking) when it was mounted.
  */
 export function acquireVolume(ctx: EngineContext, name: string, from?: CopyUpSource): ResultAsync<void, LibpodError> {
-  return ctx.locks.withLock({ kind: 'volume', id: name }, () =>
-    ctx.index.getVolume(name).andThen((vol) => {
-      const mount = needsMount(vol) && vol.mountCount === 0 ? mountVolumeFilesystem(vol) : okAsync(undefined);
-      return mount
-        .andThen(() => (vol.needsCopyUp && from ? copyUp(vol, from) : okAsync(undefined)))
-        .andThen(() => {
-          vol.needsCopyUp = false;
-          if (needsMount(vol)) vol.mountCount += 1;
-          return ctx.index.saveVolume(vol);
-        });
-    }),
-  );
+  let mounted: VolumeRecord | undefined;
+  return ctx.locks
+    .withLock({ kind: 'volume', id: name }, () =>
+      ctx.index.getVolume(name).andThen((vol) => {
+        const mountNow = needsMount(vol) && vol.mountCount === 0;
+        const mount = mountNow ? mountVolumeFilesystem(vol) : okAsync(undefined);
+        return mount.andThen(() =>
+          (vol.needsCopyUp && from ? copyUp(vol, from) : okAsync(undefined))
+            .andThen(() => {
+              vol.needsCopyUp = false;
+              if (needsMount(vol)) vol.mountCount += 1;
+              return ctx.index.saveVolume(vol);
+            })
+            .map(() => {
+              if (mountNow) mounted = vol;
+            })
+            .orElse((e) => (mountNow ? failAfter(e, () => unmountVolumeFilesystem(vol)) : errAsync(e))),
+        );
+      }),
+    )
+    .map(() => {
+      if (mounted) ctx.publish([volumeEvent(mounted, 'mount')]);
+    });
 }
 
-/** A container stops using volume `name`: unmounts it when it was the last user. */
+/**
+ * A container stops using volume `name`: unmounts it when it was the last
+ * user (an `unmount` event is published then, after unlocking).
+ */
 export function releaseVolume(ctx: EngineContext, name: string): ResultAsync<void, LibpodError> {
-  return ctx.locks.withLock({ kind: 'volume', id: name }, () =>
-    ctx.index.getVolume(name).andThen((vol) => {
-      if (!needsMount(vol) || vol.mountCount === 0) return okAsync(undefined);
-      vol.mountCount -= 1;
-      const unmount = vol.mountCount === 0 ? unmountVolumeFilesystem(vol) : okAsync(undefined);
-      return unmount.andThen(() => ctx.index.saveVolume(vol));
-    }),
-  );
+  let unmounted: VolumeRecord | undefined;
+  return ctx.locks
+    .withLock({ kind: 'volume', id: name }, () =>
+      ctx.index.getVolume(name).andThen((vol) => {
+        if (!needsMount(vol) || vol.mountCount === 0) return okAsync(undefined);
+        vol.mountCount -= 1;
+        const last = vol.mountCount === 0;
+        const unmount = last ? unmountVolumeFilesystem(vol) : okAsync(undefined);
+        return unmount.andThen(() => ctx.index.saveVolume(vol)).map(() => {
+          if (last) unmounted = vol;
+        });
+      }),
+    )
+    .map(() => {
+      if (unmounted) ctx.publish([volumeEvent(unmounted, 'unmount')]);
+    });
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errAsync } from 'neverthrow';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { FakeOciRuntime, LibpodError } from '../../src/index.js';
+import { LibpodError, Runtime, type OciRuntime } from '../../src/index.js';
 import { fakeEngine, must, mustFail, type FakeEngine } from '../support/engine.js';
 
 describe('checkpoint and restore (fake runtime)', () => {
@@ -54,17 +54,25 @@ describe('checkpoint and restore (fake runtime)', () => {
   });
 
   it('a runtime without checkpoint support gives NotImplemented with the reason', async () => {
-    const c = await e.create();
-    await must(c.start());
-    const fake = e.fake as FakeOciRuntime & { features: { checkpoint(): unknown } };
-    const original = fake.features.checkpoint;
-    fake.features.checkpoint = () => errAsync(new LibpodError('NotImplemented', 'criu check failed'));
+    // Same fake, seen through an OciRuntime whose features say CRIU does not work here.
+    const noCriu = new Proxy(e.fake, {
+      get(target, prop) {
+        if (prop === 'features') return { checkpoint: () => errAsync(new LibpodError('NotImplemented', 'criu check failed')) };
+        const v: unknown = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as OciRuntime;
+    await must(e.runtime.close());
+    const rt = await must(Runtime.open({ root: e.root, runRoot: e.runRoot, store: e.store, ociRuntime: noCriu }));
     try {
+      const c = await must(rt.newContainer({ rootfs: e.rootfs, command: ['sleep'] }));
+      await must(c.start());
       const err = await mustFail(c.checkpoint());
       assert.equal(err.code, 'NotImplemented');
       assert.equal(await must(c.state()), 'running');
     } finally {
-      fake.features.checkpoint = original;
+      await rt.close();
+      await e.reopen();
     }
   });
 });

@@ -1,0 +1,157 @@
+/**
+ * Copying between an attach connection and the caller's streams, as libpod's
+ * `setupStdioChannels` / `readStdio` / `CopyDetachable` do: output packets go
+ * to stdout/stderr by their stream byte (everything to stdout with a
+ * terminal); stdin is copied raw, watched for the detach sequence, and
+ * half-closed at its end. The socket is ALWAYS drained, even when the caller
+ * gave no output stream or its stream is slow: a client that stops reading
+ * stalls conmon and then the container (reference §4.6).
+ * @module
+ */
+import type { Readable, Writable } from 'node:stream';
+import { err, ok, type Result } from 'neverthrow';
+import { libpodError, type LibpodError } from '../../define/errors.js';
+import { DEFAULT_DETACH_KEYS, type AttachEnd, type AttachStreams } from '../../define/streams.js';
+import { ATTACH_STDERR, ATTACH_STDOUT, type AttachConnection, type AttachEndReason, type AttachHandlers } from './attach-socket.js';
+
+/** `ctrl-<key>` codes beyond the letters (moby's `term.ToBytes`). */
+const CTRL_SPECIAL: Readonly<Record<string, number>> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
+
+function keyByte(key: string): number | undefined {
+  if (key.length === 1) return key.charCodeAt(0);
+  const m = /^ctrl-(.)$/i.exec(key);
+  if (!m) return undefined;
+  const k = (m[1] as string).toLowerCase();
+  if (k >= 'a' && k <= 'z') return k.charCodeAt(0) - 96;
+  return CTRL_SPECIAL[k];
+}
+
+/**
+ * Parses detach keys as podman does (`'ctrl-p,ctrl-q'`: comma-separated
+ * single characters or `ctrl-<key>`): `undefined` is the default, `''`
+ * disables detaching. An unknown key is `InvalidArg`.
+ */
+export function parseDetachKeys(keys: string | undefined): Result<number[], LibpodError> {
+  const text = keys ?? DEFAULT_DETACH_KEYS;
+  if (text === '') return ok([]);
+  const bytes: number[] = [];
+  for (const key of text.split(',')) {
+    const b = keyByte(key);
+    if (b === undefined) return err(libpodError('InvalidArg', `invalid detach keys: unknown character: '${key}'`));
+    bytes.push(b);
+  }
+  return ok(bytes);
+}
+
+/**
+ * Finds the detach sequence across chunks. Bytes that may start it are held
+ * back until it completes (they are dropped) or breaks (they are delivered).
+ */
+export class DetachScanner {
+  private held = 0;
+
+  constructor(private readonly keys: readonly number[]) {}
+
+  /** Returns the bytes to forward and whether the sequence completed (the rest of the chunk is dropped then). */
+  scan(chunk: Buffer): { data: Buffer; detached: boolean } {
+    if (this.keys.length === 0) return { data: chunk, detached: false };
+    const out: number[] = [];
+    for (const byte of chunk) {
+      if (byte === this.keys[this.held]) {
+        this.held += 1;
+        if (this.held === this.keys.length) return { data: Buffer.from(out), detached: true };
+        continue;
+      }
+      out.push(...this.keys.slice(0, this.held));
+      this.held = byte === this.keys[0] ? 1 : 0;
+      if (this.held === 0) out.push(byte);
+    }
+    return { data: Buffer.from(out), detached: false };
+  }
+}
+
+/** A pump between one attach connection and the caller's streams. */
+export interface AttachPump {
+  /** Handlers to give {@link connectAttach}. */
+  handlers: AttachHandlers;
+  /** Starts copying stdin once the connection exists. */
+  bind(conn: AttachConnection): void;
+  /** Settles when output ended (`'ended'`), or on detach / {@link AttachPump.close} (`'detached'`). */
+  done: Promise<Result<AttachEnd, LibpodError>>;
+  /** Ends the session from this side, as a detach. */
+  close(): void;
+}
+
+function deliver(w: Writable | undefined, payload: Buffer): void {
+  if (!w || w.destroyed || w.writableEnded) return;
+  // Backpressure is deliberately ignored: the socket must keep draining.
+  w.write(Buffer.from(payload));
+}
+
+/** Creates a pump for `streams` (`terminal`: every packet is stdout). */
+export function createAttachPump(streams: AttachStreams, detachKeys: readonly number[], terminal: boolean): AttachPump {
+  let conn: AttachConnection | undefined;
+  let settle: (r: Result<AttachEnd, LibpodError>) => void = () => undefined;
+  const done = new Promise<Result<AttachEnd, LibpodError>>((resolve) => {
+    settle = resolve;
+  });
+  let finished = false;
+  const stdin: Readable | undefined = streams.stdin;
+  const scanner = new DetachScanner(detachKeys);
+  const onStdinData = (chunk: Buffer | string): void => {
+    const r = scanner.scan(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    if (r.data.length > 0) conn?.write(r.data);
+    if (r.detached) finish(ok('detached'));
+  };
+  const onStdinEnd = (): void => {
+    detachStdin();
+    // libpod: with stdin copied and no output attached, the attach is over
+    // (once the half-close is flushed, so no input is lost).
+    const noOutput = !streams.stdout && !streams.stderr;
+    if (conn) conn.endInput(noOutput ? () => finish(ok('ended')) : undefined);
+    else if (noOutput) finish(ok('ended'));
+  };
+  const detachStdin = (): void => {
+    if (!stdin) return;
+    stdin.off('data', onStdinData);
+    stdin.off('end', onStdinEnd);
+    stdin.off('error', onStdinEnd);
+  };
+  function finish(r: Result<AttachEnd, LibpodError>): void {
+    if (finished) return;
+    finished = true;
+    detachStdin();
+    stdin?.pause();
+    conn?.close();
+    settle(r);
+  }
+  const handlers: AttachHandlers = {
+    onPacket: (stream, payload) => {
+      if (terminal || stream === ATTACH_STDOUT) deliver(streams.stdout, payload);
+      else if (stream === ATTACH_STDERR) deliver(streams.stderr, payload);
+    },
+    onEnd: (reason: AttachEndReason) => {
+      if (reason.kind === 'error') finish(err(libpodError('OCIRuntime', `reading from the attach socket: ${reason.error.message}`, reason.error)));
+      else finish(ok('ended'));
+    },
+  };
+  return {
+    handlers,
+    bind: (c) => {
+      conn = c;
+      if (finished) {
+        c.close();
+        return;
+      }
+      if (stdin) {
+        stdin.on('data', onStdinData);
+        stdin.once('end', onStdinEnd);
+        stdin.once('error', onStdinEnd);
+        if (stdin.readableEnded) onStdinEnd();
+        else stdin.resume();
+      }
+    },
+    done,
+    close: () => finish(ok('detached')),
+  };
+}

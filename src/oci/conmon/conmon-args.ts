@@ -1,0 +1,119 @@
+/**
+ * conmon's argv, built in the order libpod 4.3 builds it
+ * (`sharedConmonArgs` plus the create or exec tail). Pure functions.
+ *
+ * No `--exit-command` is passed: libpod uses it to run `podman container
+ * cleanup` when the container exits, because podman has no long-lived
+ * process. Here the engine syncs from the exit files instead (its exit
+ * watcher, and every later sync stats `<runRoot>/exits/<id>`), so an exit is
+ * never missed even when no Node process was alive when it happened.
+ * @module
+ */
+
+/** conmon's `--log-level` values (logrus names). */
+export type ConmonLogLevel = 'error' | 'warning' | 'info' | 'debug' | 'trace';
+
+/** What both the create and the exec argv share. */
+export interface SharedConmonArgs {
+  /** Container id (`-c`). */
+  id: string;
+  /** `-u`: the container id for create, the session id for exec. */
+  cuuid: string;
+  /** Container name (`-n`). */
+  name: string;
+  /** Absolute path of the OCI runtime (`-r`). */
+  runtimePath: string;
+  /** Global runtime flags, each passed as `--runtime-arg`. */
+  runtimeArgs: readonly string[];
+  /** Bundle (`-b`): the container bundle, or the exec session directory. */
+  bundlePath: string;
+  /** Pid file the runtime writes (`-p`). */
+  pidFile: string;
+  /** Exit directory (`--exit-dir`). */
+  exitDir: string;
+  /** `-l` value: `k8s-file:<path>` or `none`. */
+  logDriver: string;
+  /** conmon's `--log-level`. */
+  logLevel: ConmonLogLevel;
+  /** Where the runtime writes its JSON error log (`--log`). */
+  ociLogPath: string;
+}
+
+/** The create (or restore) argv tail. */
+export interface CreateConmonArgs extends SharedConmonArgs {
+  /** `process.terminal`: passes `-t`. */
+  terminal: boolean;
+  /** Keep stdin open: passes `-i` (only without a terminal). */
+  stdin: boolean;
+  /** Where the first conmon writes the monitor's pid (`--conmon-pidfile`). */
+  conmonPidFile: string;
+  /** Restore from this checkpoint directory (`--restore`). */
+  restoreFrom?: string;
+}
+
+/** The exec argv tail. */
+export interface ExecConmonArgs extends SharedConmonArgs {
+  /** The exec process has a terminal: `-t`. */
+  terminal: boolean;
+  /** stdin is attached: `-i`. */
+  stdin: boolean;
+  /** The process JSON (`--exec-process-spec`). */
+  processSpecPath: string;
+}
+
+/** libpod's `sharedConmonArgs`. */
+export function sharedConmonArgs(a: SharedConmonArgs): string[] {
+  const args = [
+    '--api-version', '1',
+    '-c', a.id,
+    '-u', a.cuuid,
+    '-r', a.runtimePath,
+    '-b', a.bundlePath,
+    '-p', a.pidFile,
+    '-n', a.name,
+    '--exit-dir', a.exitDir,
+    '--full-attach',
+  ];
+  for (const flag of a.runtimeArgs) args.push('--runtime-arg', flag);
+  args.push('-l', a.logDriver, '--log-level', a.logLevel);
+  args.push('--runtime-arg', '--log-format=json', '--runtime-arg', '--log', `--runtime-arg=${a.ociLogPath}`);
+  return args;
+}
+
+/** The argv of a create (or restore) conmon. */
+export function createConmonArgs(a: CreateConmonArgs): string[] {
+  const args = sharedConmonArgs(a);
+  if (a.terminal) args.push('-t');
+  else if (a.stdin) args.push('-i');
+  args.push('--conmon-pidfile', a.conmonPidFile);
+  if (a.restoreFrom !== undefined) args.push('--restore', a.restoreFrom);
+  return args;
+}
+
+/** The argv of an exec conmon (always `--exec-attach`: the parent attaches before the process starts). */
+export function execConmonArgs(a: ExecConmonArgs): string[] {
+  const args = sharedConmonArgs(a);
+  if (a.terminal) args.push('-t');
+  if (a.stdin) args.push('-i');
+  args.push('-e', '--exec-attach', '--exec-process-spec', a.processSpecPath);
+  return args;
+}
+
+/**
+ * conmon's environment (libpod's `configureConmonEnv`): `PATH`, `LC_*`,
+ * `XDG_RUNTIME_DIR`, `HOME` and the container-tool variables when set, plus
+ * the pipe numbers.
+ */
+export function conmonEnv(pipes: { sync: number; start: number; attach?: number }, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(from)) if (k.startsWith('LC_') && v !== undefined) env[k] = v;
+  env['PATH'] = from['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const k of ['CONTAINERS_CONF', 'CONTAINERS_HELPER_BINARY_DIR', 'XDG_RUNTIME_DIR', 'HOME']) {
+    const v = from[k];
+    if (v !== undefined && v !== '') env[k] = v;
+  }
+  env['_OCI_SYNCPIPE'] = String(pipes.sync);
+  env['_OCI_STARTPIPE'] = String(pipes.start);
+  if (pipes.attach !== undefined) env['_OCI_ATTACHPIPE'] = String(pipes.attach);
+  return env;
+}

@@ -1,0 +1,1 @@
+export class ConmonOciRuntime { constructor(..._a: unknown[]) { throw new Error('stub'); } }

@@ -1,0 +1,118 @@
+/**
+ * Creating a container through conmon (libpod `createOCIContainer`):
+ * spawn, one start byte, the sync line with the init pid (or the runtime's
+ * error), then read `conmon.pid` and let go of the monitor.
+ * @module
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errAsync, ResultAsync } from 'neverthrow';
+import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
+import { logger } from '../../util/log.js';
+import type { OciCreateRequest, OciCreateResult } from '../oci-runtime.js';
+import { createConmonArgs } from './conmon-args.js';
+import { launchConmon, type ConmonLaunch } from './conmon-launch.js';
+import { readOciLog } from './oci-log.js';
+import { readPidFile } from './pids.js';
+import { ociRuntimeError } from './runc-cli.js';
+import { nameError, rememberBundle, type ConmonContext } from './runtime-context.js';
+
+const log = logger('oci:conmon');
+
+/** libpod's `ContainerCreateTimeout`: how long conmon may take to report the pid. */
+export const CREATE_TIMEOUT_MS = 240_000;
+
+/** The annotation the engine sets when the container keeps stdin open (`-i`). */
+export const STDIN_ANNOTATION = 'io.libpod-ts.stdin';
+
+/** Files conmon leaves in the bundle (libpod's `removeConmonFiles`). */
+export const CONMON_BUNDLE_FILES = ['attach', 'ctl', 'winsz', 'oom'] as const;
+
+/** Removes what a previous run of `id` left: exit file, volatile dir, conmon's bundle files. */
+export async function removeConmonFiles(ctx: ConmonContext, id: string, bundlePath: string | undefined): Promise<void> {
+  const paths = [ctx.layout.exitFile(id), ctx.layout.ctrDir(id)];
+  if (bundlePath !== undefined) paths.push(...CONMON_BUNDLE_FILES.map((f) => join(bundlePath, f)));
+  await Promise.all(paths.map((p) => rm(p, { recursive: true, force: true })));
+}
+
+/** Says why crun failed when the failure is about cgroups on a hybrid host. */
+function crunHint(ctx: ConmonContext, e: LibpodError): LibpodError {
+  if (ctx.runtimeName !== 'crun' || !/cgroup/i.test(e.message)) return e;
+  return libpodError('OCIRuntime', `${e.message} (crun does not work on hybrid cgroup v1/v2 hosts such as this one; use runc)`, e);
+}
+
+/** Turns the sync outcome into an error after a failed create. */
+async function createFailure(ctx: ConmonContext, id: string, launch: ConmonLaunch, message: string | undefined): Promise<LibpodError> {
+  if (message !== undefined) {
+    const fromLog = await readOciLog(ctx.layout.ociLog(id));
+    return crunHint(ctx, ociRuntimeError(ctx.runtimeName, fromLog ?? message));
+  }
+  const first = await Promise.race([launch.firstExit, new Promise<undefined>((r) => setTimeout(r, 2_000).unref())]);
+  if (first?.error) {
+    const code = (first.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'OCIRuntimeNotFound' : 'OCIRuntime';
+    return libpodError(code, `cannot run conmon ${ctx.conmonPath}: ${first.error.message}`, first.error);
+  }
+  const fromLog = await readOciLog(ctx.layout.ociLog(id));
+  if (fromLog !== undefined) return crunHint(ctx, ociRuntimeError(ctx.runtimeName, fromLog));
+  const stderr = launch.stderr();
+  return libpodError('OCIRuntime', `container create failed (no logs from conmon)${stderr ? `: ${stderr}` : ''}`);
+}
+
+async function handshake(ctx: ConmonContext, req: OciCreateRequest, launch: ConmonLaunch): Promise<OciCreateResult> {
+  launch.sendStart();
+  const msg = await launch.sync.next(CREATE_TIMEOUT_MS);
+  if (msg === undefined || msg.data < 0) {
+    const failure = await createFailure(ctx, req.id, launch, msg?.message ?? (msg ? 'container create failed' : undefined));
+    launch.release();
+    const cleanup = await ctx.runc.delete(req.id);
+    throw cleanup.isErr() ? failure.withRelated(cleanup.error) : failure;
+  }
+  await Promise.race([launch.firstExit, new Promise((r) => setTimeout(r, 5_000).unref())]);
+  const monitorPid = (await readPidFile(ctx.layout.conmonPidFile(req.id))) ?? 0;
+  if (monitorPid === 0) log('no conmon pid file for container %s', req.id);
+  launch.release();
+  log('container %s created: pid %d, conmon %d', req.id, msg.data, monitorPid);
+  return { pid: msg.data, monitorPid };
+}
+
+/** Creates (or, with `restoreFrom`, restores) a container; its state is `created` (restore: running). */
+export function createContainer(ctx: ConmonContext, req: OciCreateRequest): ResultAsync<OciCreateResult, LibpodError> {
+  const bad = nameError('container id', req.id);
+  if (bad) return errAsync(bad);
+  const terminal = req.spec.process?.terminal === true;
+  const stdin = req.spec.annotations?.[STDIN_ANNOTATION] === 'true';
+  const args = createConmonArgs({
+    id: req.id,
+    cuuid: req.id,
+    name: req.name,
+    runtimePath: ctx.runc.path,
+    runtimeArgs: ctx.runc.globalArgs(),
+    bundlePath: req.bundlePath,
+    pidFile: ctx.layout.pidFile(req.id),
+    exitDir: ctx.layout.exitsDir,
+    logDriver: `k8s-file:${req.logPath}`,
+    logLevel: ctx.logLevel,
+    ociLogPath: ctx.layout.ociLog(req.id),
+    terminal,
+    stdin,
+    conmonPidFile: ctx.layout.conmonPidFile(req.id),
+    ...(req.restoreFrom !== undefined ? { restoreFrom: req.restoreFrom } : {}),
+  });
+  const prepared = ResultAsync.fromPromise(
+    (async () => {
+      await removeConmonFiles(ctx, req.id, req.bundlePath);
+      await mkdir(ctx.layout.ctrDir(req.id), { recursive: true, mode: 0o700 });
+      await rememberBundle(ctx, req.id, req.bundlePath);
+    })(),
+    (e) => toLibpodError(e, 'Internal', `preparing runtime files of container ${req.id}`),
+  );
+  return prepared.andThen(() => {
+    let launch: ConmonLaunch;
+    try {
+      launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: req.bundlePath, attachPipe: false });
+    } catch (e) {
+      return errAsync(toLibpodError(e, 'OCIRuntime', `cannot run conmon ${ctx.conmonPath}`));
+    }
+    return ResultAsync.fromPromise(handshake(ctx, req, launch), (e) => toLibpodError(e, 'OCIRuntime', `creating container ${req.id}`));
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * The public Pod handle. Every verb validates its input, then runs on the
+ * locked pod (pod lock first, then each member's lock) and returns a
+ * `ResultAsync` that never rejects. A verb on a pod removed meanwhile is
+ * `PodRemoved`.
+ * @module
+ */
+import { errAsync, ResultAsync } from 'neverthrow';
+import { libpodError, type LibpodError } from '../define/errors.js';
+import type { PodNamespace, PodRecord } from '../define/records.js';
+import { parseSignal, type Signal } from '../define/signals.js';
+import type { EngineContext } from '../engine/context.js';
+import { Container } from '../container/container.js';
+import { safe } from '../util/safe.js';
+import { withPod, type PodSession } from './pod-session.js';
+import { inspectOf, statusOf, syncedMembers, type PodInspect, type PodStatus } from './pod-status.js';
+import { podKillVerb, podPauseVerb, podRestartVerb, podStartVerb, podStopVerb, podUnpauseVerb } from './pod-verbs.js';
+
+type R<T> = ResultAsync<T, LibpodError>;
+
+/** Options of `pod.stop()` and `pod.restart()`. */
+export interface PodStopOptions {
+  /** Seconds each member's stop waits before SIGKILL (default: each container's stopTimeout); 0 = SIGKILL at once. */
+  timeout?: number;
+}
+
+function checkStopOptions(opts: unknown, what: string): LibpodError | undefined {
+  if (opts === undefined) return undefined;
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return libpodError('InvalidArg', `${what} options must be an object`);
+  for (const k of Object.keys(opts)) if (k !== 'timeout') return libpodError('InvalidArg', `unknown ${what} option "${k}"`);
+  const t = (opts as PodStopOptions).timeout;
+  if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 0)) {
+    return libpodError('InvalidArg', `timeout must be a non-negative integer, got ${String(t)}`);
+  }
+  return undefined;
+}
+
+/**
+ * A pod: containers sharing namespaces held by its infra container. A cheap
+ * handle on the pod's record; safe to share.
+ *
+ * Verbs run on every member and do not stop at the first failure: when some
+ * members fail, the error has the first failure's `code`, names the failed
+ * members, and carries every member error in `related`.
+ */
+export class Pod {
+  readonly #ctx: EngineContext;
+  readonly #rec: PodRecord;
+
+  /** @internal Handles are made by the Runtime. */
+  constructor(ctx: EngineContext, rec: PodRecord) {
+    this.#ctx = ctx;
+    this.#rec = structuredClone(rec);
+  }
+
+  /** Full id: 64 lowercase hex characters. */
+  get id(): string {
+    return this.#rec.id;
+  }
+
+  /** Name. */
+  get name(): string {
+    return this.#rec.name;
+  }
+
+  /** Labels (a copy). */
+  get labels(): Record<string, string> {
+    return { ...this.#rec.labels };
+  }
+
+  /** Namespaces the members share (a copy). */
+  get share(): PodNamespace[] {
+    return [...this.#rec.share];
+  }
+
+  /** Id of the infra container, when the pod has one. */
+  get infraContainerId(): string | undefined {
+    return this.#rec.infraContainerId;
+  }
+
+  #run<T>(fn: (p: PodSession) => R<T>): R<T> {
+    return safe(() => withPod(this.#ctx, this.#rec.id, fn));
+  }
+
+  /**
+   * Starts every member: the infra container first, then the others in
+   * dependency order. Running and paused members are left alone.
+   */
+  start(): R<void> {
+    return this.#run((p) => podStartVerb(p));
+  }
+
+  /** Stops every running member, then the infra container. */
+  stop(opts?: PodStopOptions): R<void> {
+    const bad = checkStopOptions(opts, 'stop');
+    if (bad) return errAsync(bad);
+    return this.#run((p) => podStopVerb(p, opts?.timeout));
+  }
+
+  /** Sends a signal (default SIGKILL) to every running member, then to the infra container. */
+  kill(signal: Signal = 'SIGKILL'): R<void> {
+    const sig = parseSignal(signal);
+    if (sig.isErr()) return errAsync(sig.error);
+    return this.#run((p) => podKillVerb(p, sig.value));
+  }
+
+  /** Freezes every running member. */
+  pause(): R<void> {
+    return this.#run((p) => podPauseVerb(p));
+  }
+
+  /** Thaws every paused member. */
+  unpause(): R<void> {
+    return this.#run((p) => podUnpauseVerb(p));
+  }
+
+  /** Stops the pod, then starts it again (paused members are left alone). */
+  restart(opts?: PodStopOptions): R<void> {
+    const bad = checkStopOptions(opts, 'restart');
+    if (bad) return errAsync(bad);
+    return this.#run((p) => podRestartVerb(p, opts?.timeout));
+  }
+
+  /** The pod's containers (the infra container included), oldest first. */
+  containers(): R<Container[]> {
+    return this.#run((p) => syncedMembers(p.ctx, p.pod).map((ms) => ms.map((m) => new Container(p.ctx, m))));
+  }
+
+  /** Each member's state and the pod's overall state. */
+  status(): R<PodStatus> {
+    return this.#run((p) => syncedMembers(p.ctx, p.pod).map(statusOf));
+  }
+
+  /** The pod's record, state and members. */
+  inspect(): R<PodInspect> {
+    return this.#run((p) => syncedMembers(p.ctx, p.pod).map((ms) => inspectOf(p.pod, ms)));
+  }
+}
