@@ -32,10 +32,10 @@ import { safe } from './util/safe.js';
 import { logger } from './util/log.js';
 import type { ContainerCreateOptions } from './define/config.js';
 import { Pod } from './pod/pod.js';
-import { createPod, type PodCreateOptions } from './pod/pod-create.js';
+import { createPod, podCreatedEvents, type PodCreateOptions } from './pod/pod-create.js';
 import { checkRemoveOptions, refuseInfraRemoval, removePodVerb, type RemovePodOptions } from './pod/pod-remove.js';
 import { withPod } from './pod/pod-session.js';
-import { checkPodFilter, podMatches, statusOf, syncedMembers, type PodFilter } from './pod/pod-status.js';
+import { checkPodFilter, listPods, type PodFilter } from './pod/pod-status.js';
 import { pruneContainersVerb, prunePodsVerb } from './pod/prune.js';
 import { Volume } from './volume/volume.js';
 import { newVolume, type VolumeCreateOptions } from './volume/volume-create.js';
@@ -313,13 +313,9 @@ export class Runtime {
    */
   newPod(opts?: PodCreateOptions): ResultAsync<Pod, LibpodError> {
     return safe(() =>
-      createPod(this.#ctx, opts).map(({ pod, infra }) => {
-        const time = new Date();
-        const events: LibpodEvent[] = [];
-        if (infra) events.push({ type: 'container', status: 'create', id: infra.id, name: infra.name, time, attributes: { pod: pod.id } });
-        events.push({ type: 'pod', status: 'create', id: pod.id, name: pod.name, time, attributes: { ...pod.labels } });
-        this.#publish(events);
-        return new Pod(this.#ctx, pod);
+      createPod(this.#ctx, opts).map((created) => {
+        this.#publish(podCreatedEvents(created));
+        return new Pod(this.#ctx, created.pod);
       }),
     );
   }
@@ -341,14 +337,7 @@ export class Runtime {
       if (g.isErr()) return errAsync(g.error);
       const bad = checkPodFilter(filter);
       if (bad) return errAsync(bad);
-      return this.#ctx.index.allPods().andThen((pods) =>
-        ResultAsync.combine(pods.map((p) => syncedMembers(this.#ctx, p).map((ms) => ({ p, state: statusOf(ms).state })))).map((rows) =>
-          rows
-            .filter(({ p, state }) => podMatches(p, state, filter, labelsMatch))
-            .sort((a, b) => a.p.createdAt.localeCompare(b.p.createdAt))
-            .map(({ p }) => new Pod(this.#ctx, p)),
-        ),
-      );
+      return listPods(this.#ctx, filter, labelsMatch).map((recs) => recs.map((p) => new Pod(this.#ctx, p)));
     });
   }
 

@@ -40,6 +40,12 @@ export function queueEvent(s: CtrSession, status: ContainerEventStatus, extra: {
   s.pending.push(event);
 }
 
+/** Publishes (once, after the lock was released) the events queued under it. */
+function publishPending(ctx: EngineContext, pending: LibpodEvent[]): ResultAsync<void, LibpodError> {
+  ctx.publish(pending.splice(0));
+  return okAsync(undefined);
+}
+
 /** Whether the record still exists in the store: a removed container gives `CtrRemoved`. */
 function loadRecord(ctx: EngineContext, id: string): ResultAsync<ContainerRecord, LibpodError> {
   return ctx.index
@@ -68,14 +74,8 @@ export function withContainer<T>(
         return (sync ? sync(s) : okAsync(undefined)).andThen(() => fn(s));
       }),
     )
-    .map((v) => {
-      ctx.publish(pending);
-      return v;
-    })
-    .mapErr((e) => {
-      ctx.publish(pending);
-      return e;
-    });
+    .andThrough(() => publishPending(ctx, pending))
+    .mapErr((e) => (publishPending(ctx, pending), e));
 }
 
 /**
@@ -108,12 +108,6 @@ export function withContainers<T>(
       );
       return load.andThen(() => fn(sessions));
     })
-    .map((v) => {
-      ctx.publish(pending);
-      return v;
-    })
-    .mapErr((e) => {
-      ctx.publish(pending);
-      return e;
-    });
+    .andThrough(() => publishPending(ctx, pending))
+    .mapErr((e) => (publishPending(ctx, pending), e));
 }

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import type { ContainerCreateOptions } from '../define/config.js';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import type { LibpodEvent } from '../define/events.js';
 import { generateId, generateName, shortId, validateName } from '../define/ids.js';
 import type { ContainerRecord, PodNamespace, PodRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
@@ -183,4 +184,14 @@ export function createPod(ctx: EngineContext, opts: unknown): R<{ pod: PodRecord
         .orElse((e) => failAfter(e, () => undo(ctx, pod.id)));
     });
   });
+}
+
+/** The events of a new pod: its infra container's `create`, then the pod's `create`. */
+export function podCreatedEvents(created: { pod: PodRecord; infra?: ContainerRecord }): LibpodEvent[] {
+  const { pod, infra } = created;
+  const time = new Date();
+  const events: LibpodEvent[] = [];
+  if (infra) events.push({ type: 'container', status: 'create', id: infra.id, name: infra.name, time, attributes: { ...infra.config.labels, pod: pod.id } });
+  events.push({ type: 'pod', status: 'create', id: pod.id, name: pod.name, time, attributes: { ...pod.labels } });
+  return events;
 }

@@ -165,3 +165,19 @@ export function podMatches(
   if (f.state !== undefined && !(Array.isArray(f.state) ? f.state : [f.state]).includes(state)) return false;
   return true;
 }
+
+/** Pods matching `f` (member states synced first), oldest first. */
+export function listPods(
+  ctx: EngineContext,
+  f: PodFilter,
+  labelsMatch: (labels: Record<string, string>, filter: string | Record<string, string> | undefined) => boolean,
+): R<PodRecord[]> {
+  return ctx.index.allPods().andThen((pods) =>
+    ResultAsync.combine(pods.map((p) => syncedMembers(ctx, p).map((ms) => ({ p, state: statusOf(ms).state })))).map((rows) =>
+      rows
+        .filter(({ p, state }) => podMatches(p, state, f, labelsMatch))
+        .sort((a, b) => a.p.createdAt.localeCompare(b.p.createdAt))
+        .map(({ p }) => p),
+    ),
+  );
+}

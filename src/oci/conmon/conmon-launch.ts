@@ -148,7 +148,7 @@ export function launchConmon(opts: LaunchOptions): ConmonLaunch {
     stdio,
     env: conmonEnv({ sync: 3, start: 4, ...(opts.attachPipe ? { attach: 5 } : {}) }),
   });
-  const pipes = child.stdio;
+  const pipes = child.stdio as unknown as readonly (Readable | Writable | null | undefined)[];
   const errStream = pipes[2] as Readable;
   const syncStream = pipes[3] as Readable & { unref?: () => void };
   const startStream = pipes[4] as Writable;
@@ -178,7 +178,7 @@ export function launchConmon(opts: LaunchOptions): ConmonLaunch {
       child.unref();
     },
     release: () => {
-      for (const s of pipes) (s as (Readable | Writable | null) | undefined)?.destroy();
+      for (const s of pipes) s?.destroy();
       child.unref();
     },
   };

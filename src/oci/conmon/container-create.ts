@@ -4,11 +4,12 @@
  * error), then read `conmon.pid` and let go of the monitor.
  * @module
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import { logger } from '../../util/log.js';
+import { delay } from './pids.js';
 import type { OciCreateRequest, OciCreateResult } from '../oci-runtime.js';
 import { createConmonArgs } from './conmon-args.js';
 import { launchConmon, type ConmonLaunch } from './conmon-launch.js';
@@ -47,7 +48,7 @@ async function createFailure(ctx: ConmonContext, id: string, launch: ConmonLaunc
     const fromLog = await readOciLog(ctx.layout.ociLog(id));
     return crunHint(ctx, ociRuntimeError(ctx.runtimeName, fromLog ?? message));
   }
-  const first = await Promise.race([launch.firstExit, new Promise<undefined>((r) => setTimeout(r, 2_000).unref())]);
+  const first = await Promise.race([launch.firstExit, delay(2_000)]);
   if (first?.error) {
     const code = (first.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'OCIRuntimeNotFound' : 'OCIRuntime';
     return libpodError(code, `cannot run conmon ${ctx.conmonPath}: ${first.error.message}`, first.error);
@@ -67,7 +68,7 @@ async function handshake(ctx: ConmonContext, req: OciCreateRequest, launch: Conm
     const cleanup = await ctx.runc.delete(req.id);
     throw cleanup.isErr() ? failure.withRelated(cleanup.error) : failure;
   }
-  await Promise.race([launch.firstExit, new Promise((r) => setTimeout(r, 5_000).unref())]);
+  await Promise.race([launch.firstExit, delay(5_000)]);
   const monitorPid = (await readPidFile(ctx.layout.conmonPidFile(req.id))) ?? 0;
   if (monitorPid === 0) log('no conmon pid file for container %s', req.id);
   launch.release();
@@ -75,13 +76,8 @@ async function handshake(ctx: ConmonContext, req: OciCreateRequest, launch: Conm
   return { pid: msg.data, monitorPid };
 }
 
-/** Creates (or, with `restoreFrom`, restores) a container; its state is `created` (restore: running). */
-export function createContainer(ctx: ConmonContext, req: OciCreateRequest): ResultAsync<OciCreateResult, LibpodError> {
-  const bad = nameError('container id', req.id);
-  if (bad) return errAsync(bad);
-  const terminal = req.spec.process?.terminal === true;
-  const stdin = req.spec.annotations?.[STDIN_ANNOTATION] === 'true';
-  const args = createConmonArgs({
+function conmonArgsFor(ctx: ConmonContext, req: OciCreateRequest): string[] {
+  return createConmonArgs({
     id: req.id,
     cuuid: req.id,
     name: req.name,
@@ -93,20 +89,34 @@ export function createContainer(ctx: ConmonContext, req: OciCreateRequest): Resu
     logDriver: `k8s-file:${req.logPath}`,
     logLevel: ctx.logLevel,
     ociLogPath: ctx.layout.ociLog(req.id),
-    terminal,
-    stdin,
+    terminal: req.spec.process?.terminal === true,
+    stdin: req.spec.annotations?.[STDIN_ANNOTATION] === 'true',
     conmonPidFile: ctx.layout.conmonPidFile(req.id),
     ...(req.restoreFrom !== undefined ? { restoreFrom: req.restoreFrom } : {}),
   });
-  const prepared = ResultAsync.fromPromise(
-    (async () => {
-      await removeConmonFiles(ctx, req.id, req.bundlePath);
-      await mkdir(ctx.layout.ctrDir(req.id), { recursive: true, mode: 0o700 });
-      await rememberBundle(ctx, req.id, req.bundlePath);
-    })(),
-    (e) => toLibpodError(e, 'Internal', `preparing runtime files of container ${req.id}`),
-  );
-  return prepared.andThen(() => {
+}
+
+/** Refuses an id the runtime knows, then clears what an earlier container of that id left. */
+function prepareFiles(ctx: ConmonContext, req: OciCreateRequest): ResultAsync<void, LibpodError> {
+  // Checked first: the cleanup would break a live container's attach socket and FIFOs.
+  return ctx.runc.state(req.id).andThen((st) => {
+    if (st !== undefined) return errAsync(libpodError('OCIRuntime', `${ctx.runtimeName}: container with id ${req.id} already exists (${st.status})`));
+    return ResultAsync.fromPromise(
+      (async () => {
+        await removeConmonFiles(ctx, req.id, req.bundlePath);
+        await rememberBundle(ctx, req.id, req.bundlePath);
+      })(),
+      (e) => toLibpodError(e, 'Internal', `preparing runtime files of container ${req.id}`),
+    );
+  });
+}
+
+/** Creates (or, with `restoreFrom`, restores) a container; its state is `created` (restore: running). */
+export function createContainer(ctx: ConmonContext, req: OciCreateRequest): ResultAsync<OciCreateResult, LibpodError> {
+  const bad = nameError('container id', req.id);
+  if (bad) return errAsync(bad);
+  const args = conmonArgsFor(ctx, req);
+  return prepareFiles(ctx, req).andThen(() => {
     let launch: ConmonLaunch;
     try {
       launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: req.bundlePath, attachPipe: false });

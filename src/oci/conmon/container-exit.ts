@@ -104,24 +104,16 @@ export function waitExitResult(ctx: ConmonContext, id: string, timeoutMs: number
   return ResultAsync.fromPromise(waitExitInfo(ctx, id, timeoutMs), (e) => toLibpodError(e, 'Internal', `waiting for container ${id} to exit`));
 }
 
-/**
- * `runc kill`; when it fails because the container already exited, that is
- * `CtrStateInvalid` (libpod), otherwise the runtime's error.
- */
+/** `runc kill [--all] <id> <signal>` (signal 0 only checks that the process exists). */
 export function killContainer(ctx: ConmonContext, id: string, signal: number, all: boolean): ResultAsync<void, LibpodError> {
-  return ctx.runc.kill(id, signal, all).orElse((e) =>
-    ctx.runc.state(id).andThen((st) => {
-      if (st === undefined || st.status === 'stopped') {
-        return errAsync(libpodError('CtrStateInvalid', `cannot kill container ${id}: it is not running (${st?.status ?? 'gone'}): container state improper`, e));
-      }
-      return errAsync(e);
-    }),
-  );
+  return ctx.runc.kill(id, signal, all).mapErr((e) => libpodError('OCIRuntime', `sending signal ${signal} to container ${id}: ${e.message}`, e));
 }
 
-/** Sends a signal as part of stop: a container that already exited is not an error. */
+/** Sends a signal as part of stop: a container that exited meanwhile is not an error. */
 function stopSignal(ctx: ConmonContext, id: string, signal: number, all: boolean): ResultAsync<void, LibpodError> {
-  return killContainer(ctx, id, signal, all).orElse((e) => (e.code === 'CtrStateInvalid' ? okAsync(undefined) : errAsync(e)));
+  return killContainer(ctx, id, signal, all).orElse((e) =>
+    ctx.runc.state(id).andThen((st) => (st === undefined || st.status === 'stopped' ? okAsync(undefined) : errAsync(e))),
+  );
 }
 
 /** libpod `StopContainer`: stop signal, wait `timeout` s, SIGKILL, wait 5 s. */

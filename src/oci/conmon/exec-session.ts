@@ -18,6 +18,7 @@ import { err, errAsync, ok, ResultAsync, type Result } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import type { AttachEnd } from '../../define/streams.js';
 import { logger } from '../../util/log.js';
+import { delay } from './pids.js';
 import type { OciExecRequest, OciExecSession } from '../oci-runtime.js';
 import { createAttachPump, parseDetachKeys, type AttachPump } from './attach-copy.js';
 import { connectAttach } from './attach-socket.js';
@@ -67,7 +68,7 @@ async function execFailure(ctx: ConmonContext, paths: ExecPaths, launch: ConmonL
   const fromLog = await readOciLog(paths.ociLog);
   if (fromLog !== undefined) return ociRuntimeError(ctx.runtimeName, fromLog);
   if (message !== undefined) return ociRuntimeError(ctx.runtimeName, message);
-  const first = await Promise.race([launch.firstExit, new Promise<undefined>((r) => setTimeout(r, 2_000).unref())]);
+  const first = await Promise.race([launch.firstExit, delay(2_000)]);
   if (first?.error) return libpodError('OCIRuntime', `cannot run conmon ${ctx.conmonPath}: ${first.error.message}`, first.error);
   const stderr = launch.stderr();
   return libpodError('OCIRuntime', `exec failed (no logs from conmon)${stderr ? `: ${stderr}` : ''}`);
@@ -117,7 +118,13 @@ export function executeProcess(ctx: ConmonContext, id: string, req: OciExecReque
   if (!ctx.bundles.has(id)) ctx.bundles.set(id, req.bundlePath);
   const paths = new ExecPaths(req.bundlePath, req.sessionId);
   const run = async (): Promise<OciExecSession> => {
-    const args = await prepare(ctx, id, req, paths);
+    let args: string[];
+    try {
+      args = await prepare(ctx, id, req, paths);
+    } catch (e) {
+      await removeExecDir(paths.dir).catch(() => undefined);
+      throw toLibpodError(e, 'Internal', `preparing exec session ${req.sessionId}`);
+    }
     const launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: paths.dir, attachPipe: true });
     const pump = createAttachPump(req.streams ?? {}, keys.value, req.process.terminal === true);
     let pid: number;

@@ -61,3 +61,10 @@ export function signalPid(pid: number, signal: number | NodeJS.Signals): boolean
     throw e;
   }
 }
+
+/** Resolves `undefined` after `ms` without keeping Node alive. */
+export function delay(ms: number): Promise<undefined> {
+  return new Promise<undefined>((resolve) => {
+    setTimeout(() => resolve(undefined), ms).unref();
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * Removing a container from the runtime (libpod `DeleteContainer` +
+ * `removeConmonFiles`): `runc delete --force`, let conmon record the death it
+ * just saw (so its exit file does not reappear after we removed it), then
+ * remove the exit file, `<runRoot>/oci/<id>` and conmon's bundle files.
+ * @module
+ */
+import { errAsync, ResultAsync } from 'neverthrow';
+import { toLibpodError, type LibpodError } from '../../define/errors.js';
+import { removeConmonFiles } from './container-create.js';
+import { conmonAlive } from './container-exit.js';
+import { waitFor } from './exit-files.js';
+import { bundleOf, nameError, type ConmonContext } from './runtime-context.js';
+
+/** How long a dying conmon may take to finish after `delete --force`. */
+const CONMON_EXIT_WAIT_MS = 5_000;
+
+/** Deletes `id` from the runtime; a missing container is not an error. */
+export function deleteContainer(ctx: ConmonContext, id: string): ResultAsync<void, LibpodError> {
+  const bad = nameError('container id', id);
+  if (bad) return errAsync(bad);
+  return ctx.runc.delete(id).andThen(() =>
+    ResultAsync.fromPromise(
+      (async () => {
+        await waitFor(async () => ((await conmonAlive(ctx, id)) === true ? undefined : true), {
+          timeoutMs: CONMON_EXIT_WAIT_MS,
+          watcher: ctx.exits,
+          name: id,
+        });
+        await removeConmonFiles(ctx, id, await bundleOf(ctx, id));
+        ctx.bundles.delete(id);
+      })(),
+      (e) => toLibpodError(e, 'Internal', `removing runtime files of container ${id}`),
+    ),
+  );
+}
