@@ -91,7 +91,20 @@ export type {
   OciRuntimeFeatures,
   OciStopRequest,
 } from './oci/oci-runtime.js';
-export type { OciProcess, OciSpec } from './oci/oci-spec-types.js';
+export type {
+  OciCapabilities,
+  OciDeviceCgroup,
+  OciHook,
+  OciHooks,
+  OciLinux,
+  OciMount,
+  OciNamespace,
+  OciProcess,
+  OciResources,
+  OciRlimit,
+  OciSpec,
+  OciUser,
+} from './oci/oci-spec-types.js';
 export { FakeOciRuntime, type FakeOciRuntimeOptions } from './oci/fake/fake-oci-runtime.js';
 export type {
   FakeContainerState,
@@ -106,4 +119,5 @@ export type {
   FakeStartRequest,
   FakeStdinHandler,
 } from './oci/fake/fake-types.js';
-export { ConmonOciRuntime } from './oci/conmon/conmon-oci-runtime.js';
+export { ConmonOciRuntime, type ConmonOciRuntimeOptions } from './oci/conmon/conmon-oci-runtime.js';
+export type { ConmonLogLevel } from './oci/conmon/conmon-args.js';

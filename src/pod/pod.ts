@@ -16,7 +16,6 @@ import { withPod, type PodSession } from './pod-session.js';
 import { inspectOf, statusOf, syncedMembers, type PodInspect, type PodStatus } from './pod-status.js';
 import { podKillVerb, podPauseVerb, podRestartVerb, podStartVerb, podStopVerb, podUnpauseVerb } from './pod-verbs.js';
 
-type R<T> = ResultAsync<T, LibpodError>;
 
 /** Options of `pod.stop()` and `pod.restart()`. */
 export interface PodStopOptions {
@@ -78,7 +77,7 @@ export class Pod {
     return this.#rec.infraContainerId;
   }
 
-  #run<T>(fn: (p: PodSession) => R<T>): R<T> {
+  #run<T>(fn: (p: PodSession) => ResultAsync<T, LibpodError>): ResultAsync<T, LibpodError> {
     return safe(() => withPod(this.#ctx, this.#rec.id, fn));
   }
 
@@ -86,53 +85,53 @@ export class Pod {
    * Starts every member: the infra container first, then the others in
    * dependency order. Running and paused members are left alone.
    */
-  start(): R<void> {
+  start(): ResultAsync<void, LibpodError> {
     return this.#run((p) => podStartVerb(p));
   }
 
   /** Stops every running member, then the infra container. */
-  stop(opts?: PodStopOptions): R<void> {
+  stop(opts?: PodStopOptions): ResultAsync<void, LibpodError> {
     const bad = checkStopOptions(opts, 'stop');
     if (bad) return errAsync(bad);
     return this.#run((p) => podStopVerb(p, opts?.timeout));
   }
 
   /** Sends a signal (default SIGKILL) to every running member, then to the infra container. */
-  kill(signal: Signal = 'SIGKILL'): R<void> {
+  kill(signal: Signal = 'SIGKILL'): ResultAsync<void, LibpodError> {
     const sig = parseSignal(signal);
     if (sig.isErr()) return errAsync(sig.error);
     return this.#run((p) => podKillVerb(p, sig.value));
   }
 
   /** Freezes every running member. */
-  pause(): R<void> {
+  pause(): ResultAsync<void, LibpodError> {
     return this.#run((p) => podPauseVerb(p));
   }
 
   /** Thaws every paused member. */
-  unpause(): R<void> {
+  unpause(): ResultAsync<void, LibpodError> {
     return this.#run((p) => podUnpauseVerb(p));
   }
 
   /** Stops the pod, then starts it again (paused members are left alone). */
-  restart(opts?: PodStopOptions): R<void> {
+  restart(opts?: PodStopOptions): ResultAsync<void, LibpodError> {
     const bad = checkStopOptions(opts, 'restart');
     if (bad) return errAsync(bad);
     return this.#run((p) => podRestartVerb(p, opts?.timeout));
   }
 
   /** The pod's containers (the infra container included), oldest first. */
-  containers(): R<Container[]> {
+  containers(): ResultAsync<Container[], LibpodError> {
     return this.#run((p) => syncedMembers(p.ctx, p.pod).map((ms) => ms.map((m) => new Container(p.ctx, m))));
   }
 
   /** Each member's state and the pod's overall state. */
-  status(): R<PodStatus> {
+  status(): ResultAsync<PodStatus, LibpodError> {
     return this.#run((p) => syncedMembers(p.ctx, p.pod).map(statusOf));
   }
 
   /** The pod's record, state and members. */
-  inspect(): R<PodInspect> {
+  inspect(): ResultAsync<PodInspect, LibpodError> {
     return this.#run((p) => syncedMembers(p.ctx, p.pod).map((ms) => inspectOf(p.pod, ms)));
   }
 }

@@ -19,7 +19,6 @@ import {
 } from './volume-archive.js';
 import { needsMount } from './volume-driver.js';
 
-type R<T> = ResultAsync<T, LibpodError>;
 
 /** What `volume.inspect()` resolves to (podman's `InspectVolumeData`, camelCase). */
 export interface VolumeInspect {
@@ -79,7 +78,7 @@ export class Volume {
     return this.#rec.mountPoint;
   }
 
-  #record(): R<VolumeRecord> {
+  #record(): ResultAsync<VolumeRecord, LibpodError> {
     const g = this.#ctx.guard();
     if (g.isErr()) return errAsync(g.error);
     return this.#ctx.index
@@ -88,7 +87,7 @@ export class Volume {
   }
 
   /** The volume's configuration and state; `VolumeRemoved` once removed. */
-  inspect(): R<VolumeInspect> {
+  inspect(): ResultAsync<VolumeInspect, LibpodError> {
     return safe(() =>
       this.#record().map((v) => ({
         name: v.name,
@@ -108,12 +107,12 @@ export class Volume {
   }
 
   /** Ids of the containers using the volume. */
-  inUse(): R<string[]> {
+  inUse(): ResultAsync<string[], LibpodError> {
     return safe(() => this.#record().andThen((v) => this.#ctx.index.volumeUsers(v.name)));
   }
 
   /** Writes the volume's content as a tar archive to a file path or a stream. */
-  export(dest: VolumeExportTarget): R<void> {
+  export(dest: VolumeExportTarget): ResultAsync<void, LibpodError> {
     const bad = checkExportTarget(dest);
     if (bad) return errAsync(bad);
     return safe(() => this.#record().andThen(() => exportVolume(this.#ctx, this.#rec.name, dest)));
@@ -123,7 +122,7 @@ export class Volume {
    * Extracts a tar archive (file path or stream) into the volume. Entries
    * escaping the volume are refused with `InvalidArg`.
    */
-  import(src: VolumeImportSource): R<void> {
+  import(src: VolumeImportSource): ResultAsync<void, LibpodError> {
     const bad = checkImportSource(src);
     if (bad) return errAsync(bad);
     return safe(() => this.#record().andThen(() => importVolume(this.#ctx, this.#rec.name, src)));

@@ -28,7 +28,12 @@ export class CheckpointSupport {
         .andThen((criu) => runCommand(criu, ['check'], { timeoutMs: 30_000, notFoundCode: 'NotImplemented' }))
         .andThen((out) => {
           if (out.code === 0) return okAsync(undefined);
-          const why = (out.stderr || out.stdout).trim() || `exit status ${out.code}`;
+          const why =
+            (out.stderr || out.stdout)
+              .split('\n')
+              .map((l) => l.trim())
+              .filter((l) => l !== '')
+              .join('; ') || `exit status ${out.code}`;
           log('criu check failed: %s', why);
           return errAsync(libpodError('NotImplemented', `checkpoint/restore needs a working CRIU: \`criu check\` failed: ${why}`));
         })
