@@ -11,6 +11,7 @@ import { generateId, generateName } from '../define/ids.js';
 import { initialContainerState, type ContainerRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import { createVolume, removeVolumeRecord } from '../volume/volume-create.js';
+import { volumeEvent } from '../volume/volume-events.js';
 import { validateCreateOptions } from './create-options.js';
 
 /** Extra, engine-internal creation settings (pods use them for infra containers). */
@@ -47,7 +48,12 @@ function ensureVolumes(ctx: EngineContext, config: ContainerConfig): ResultAsync
       (acc, v) =>
         acc.andThen(() =>
           ctx.index.getVolume(v.name).map(() => undefined).orElse((e) =>
-            e.code === 'NoSuchVolume' ? createVolume(ctx, { name: v.name }).map(() => void created.push(v.name)) : errAsync(e),
+            e.code === 'NoSuchVolume'
+              ? createVolume(ctx, { name: v.name }).map((vol) => {
+                  created.push(v.name);
+                  ctx.publish([volumeEvent(vol, 'create')]);
+                })
+              : errAsync(e),
           ),
         ),
       okAsync(undefined),

@@ -24,16 +24,26 @@ export function pathsOf(s: CtrSession): ReturnType<typeof containerPaths> {
   return containerPaths(s.ctx.root, s.ctx.runRoot, s.rec.id);
 }
 
-/** Namespace paths a pod member joins: its infra container's, for the pod's shared kinds. */
-function podNamespacePaths(s: CtrSession): ResultAsync<Partial<Record<PodNamespace, string>>, LibpodError> {
+/** What a pod gives its containers: the infra's namespaces to join, and the infra's hostname (the pod's). */
+interface PodSetting {
+  namespacePaths: Partial<Record<PodNamespace, string>>;
+  hostname?: string;
+}
+
+/**
+ * A pod member joins its infra container's namespaces, for the pod's shared
+ * kinds; the infra container itself gets the pod's hostname (podman: the pod name).
+ */
+function podSetting(s: CtrSession): ResultAsync<PodSetting, LibpodError> {
   const podId = s.rec.podId;
-  if (!podId || s.rec.isInfra) return okAsync({});
+  if (!podId) return okAsync({ namespacePaths: {} });
   return s.ctx.index.getPod(podId).andThen((pod) => {
-    if (!pod.infraContainerId) return okAsync({});
+    if (s.rec.isInfra) return okAsync<PodSetting, LibpodError>({ namespacePaths: {}, ...(pod.hostname ? { hostname: pod.hostname } : {}) });
+    if (!pod.infraContainerId) return okAsync<PodSetting, LibpodError>({ namespacePaths: {} });
     return s.ctx.index.getContainer(pod.infraContainerId).map((infra) => {
-      const paths: Partial<Record<PodNamespace, string>> = {};
-      if (infra.state.pid > 0) for (const ns of pod.share) paths[ns] = `/proc/${infra.state.pid}/ns/${ns}`;
-      return paths;
+      const namespacePaths: Partial<Record<PodNamespace, string>> = {};
+      if (infra.state.pid > 0) for (const ns of pod.share) namespacePaths[ns] = `/proc/${infra.state.pid}/ns/${ns}`;
+      return { namespacePaths };
     });
   });
 }
@@ -42,12 +52,13 @@ function podNamespacePaths(s: CtrSession): ResultAsync<Partial<Record<PodNamespa
 function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHook[] }, LibpodError> {
   const { rec } = s;
   const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs;
-  return ResultAsync.combine([podNamespacePaths(s), volumeMountsFor(s)]).andThen(([namespacePaths, volumeMounts]) => {
+  return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumeMounts]) => {
     const spec = generateSpec({
       id: rec.id,
       config: rec.config,
       rootfsPath,
-      namespacePaths,
+      namespacePaths: pod.namespacePaths,
+      ...(pod.hostname ? { hostname: pod.hostname } : {}),
       volumeMounts,
       hostRlimits: readHostRlimits(),
     });

@@ -68,6 +68,7 @@ describe('pods on real containers', { skip: !root && 'needs root' }, () => {
     const probe = 'readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname; readlink /proc/self/ns/pid';
     const [pa, pb] = [(await sh(a, probe)).split('\n'), (await sh(b, probe)).split('\n')];
     assert.deepEqual(pa.slice(0, 4), pb.slice(0, 4));
+    assert.equal(pa[3], 'shared', 'the pod hostname is the pod name, as podman sets it');
     assert.notEqual(pa[4], pb[4], 'pid is not shared by default');
     assert.notEqual(pa[0], readlinkSync('/proc/self/ns/net'), 'the pod has its own network namespace');
     // Only loopback in the pod's network namespace, the same for both.

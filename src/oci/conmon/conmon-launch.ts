@@ -131,8 +131,8 @@ export interface ConmonLaunch {
   sendStart(): void;
   /** What the first conmon wrote on stderr (errors raised before it daemonized). */
   stderr(): string;
-  /** Lets Node exit without waiting for the sync pipe (exec sessions keep reading it). */
-  unrefSync(): void;
+  /** Lets Node exit while the pipes stay open (an exec session still reads its exit code). */
+  unref(): void;
   /** Destroys every pipe end and unrefs the child: the monitor lives on without us. */
   release(): void;
 }
@@ -150,7 +150,7 @@ export function launchConmon(opts: LaunchOptions): ConmonLaunch {
   });
   const pipes = child.stdio as unknown as readonly (Readable | Writable | null | undefined)[];
   const errStream = pipes[2] as Readable;
-  const syncStream = pipes[3] as Readable & { unref?: () => void };
+  const syncStream = pipes[3] as Readable;
   const startStream = pipes[4] as Writable;
   const attachStream = opts.attachPipe ? (pipes[5] as Readable) : undefined;
   let errText = '';
@@ -173,8 +173,8 @@ export function launchConmon(opts: LaunchOptions): ConmonLaunch {
       if (!startStream.destroyed) startStream.write(Buffer.from([0]));
     },
     stderr: () => errText.trim(),
-    unrefSync: () => {
-      syncStream.unref?.();
+    unref: () => {
+      for (const s of pipes) (s as { unref?: () => void } | null | undefined)?.unref?.();
       child.unref();
     },
     release: () => {

@@ -97,7 +97,7 @@ async function handshake(ctx: ConmonContext, id: string, req: OciExecRequest, pa
 async function finish(id: string, paths: ExecPaths, launch: ConmonLaunch, pump: AttachPump): Promise<Result<number, LibpodError>> {
   const end: Result<AttachEnd, LibpodError> = await pump.done;
   // After a detach nobody waits on the output: let Node exit if it wants to.
-  if (end.isOk() && end.value === 'detached') launch.unrefSync();
+  if (end.isOk() && end.value === 'detached') launch.unref();
   const second = await launch.sync.next(2 ** 31 - 1);
   const file = await waitFor(() => readExitFile(paths.exitDir, id), { timeoutMs: EXIT_FILE_WAIT_MS, dir: paths.exitDir, name: id });
   launch.release();
