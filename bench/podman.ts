@@ -30,7 +30,7 @@ export interface PodmanSamples {
 }
 
 const CONTAINERS_CONF = `[containers]
-default_ulimits = ["nofile=1024:1024"]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 
 [engine]
 cgroup_manager = "cgroupfs"
@@ -52,12 +52,12 @@ export async function benchPodman(workDir: string, rootfs: string, iterations: n
   const podman = (args: string[]): Promise<string> => run('podman', [...g, ...args], env);
 
   const runs = await sample(iterations, async () => {
-    await podman(['run', '--rm', '--rootfs', rootfs, '--network', 'none', '/bin/true']);
+    await podman(['run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/true']);
   });
 
   const name = 'lpts-bench-exec';
   try {
-    await podman(['run', '--detach', '--name', name, '--rootfs', rootfs, '--network', 'none', '/bin/sleep', '3600']);
+    await podman(['run', '--detach', '--name', name, '--network', 'none', '--rootfs', rootfs, '/bin/sleep', '3600']);
     const execs = await sample(iterations, async () => {
       await podman(['exec', name, '/bin/true']);
     });

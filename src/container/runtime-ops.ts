@@ -5,7 +5,6 @@
  * @module
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, type LibpodError } from '../define/errors.js';
 import type { PodNamespace } from '../define/records.js';

@@ -4,7 +4,6 @@
  * (read-only in every spec); each case gets fresh roots. The file ends by
  * asserting that no conmon/runc process and no runc container it made remain.
  */
-import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

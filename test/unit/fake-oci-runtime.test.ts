@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { libpodError } from '../../src/define/errors.js';
 import { parseK8sRecord } from '../../src/oci/k8s-file-log.js';
-import { DetachMatcher, parseDetachKeys } from '../../src/oci/fake/detach-keys.js';
+import { DetachMatcher, parseDetachKeys } from '../../src/oci/detach-keys.js';
 import { FAKE_CHECKPOINT_FILE } from '../../src/oci/fake/fake-checkpoint.js';
 import { FakeOciRuntime } from '../../src/oci/fake/fake-oci-runtime.js';
 import type { OciCreateRequest, OciExecRequest } from '../../src/oci/oci-runtime.js';

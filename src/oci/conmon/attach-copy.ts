@@ -11,37 +11,10 @@
 import type { Readable, Writable } from 'node:stream';
 import { err, ok, type Result } from 'neverthrow';
 import { libpodError, type LibpodError } from '../../define/errors.js';
-import { DEFAULT_DETACH_KEYS, type AttachEnd, type AttachStreams } from '../../define/streams.js';
+import type { AttachEnd, AttachStreams } from '../../define/streams.js';
 import { ATTACH_STDERR, ATTACH_STDOUT, type AttachConnection, type AttachEndReason, type AttachHandlers } from './attach-socket.js';
 
-/** `ctrl-<key>` codes beyond the letters (moby's `term.ToBytes`). */
-const CTRL_SPECIAL: Readonly<Record<string, number>> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
-
-function keyByte(key: string): number | undefined {
-  if (key.length === 1) return key.charCodeAt(0);
-  const m = /^ctrl-(.)$/i.exec(key);
-  if (!m) return undefined;
-  const k = (m[1] as string).toLowerCase();
-  if (k >= 'a' && k <= 'z') return k.charCodeAt(0) - 96;
-  return CTRL_SPECIAL[k];
-}
-
-/**
- * Parses detach keys as podman does (`'ctrl-p,ctrl-q'`: comma-separated
- * single characters or `ctrl-<key>`): `undefined` is the default, `''`
- * disables detaching. An unknown key is `InvalidArg`.
- */
-export function parseDetachKeys(keys: string | undefined): Result<number[], LibpodError> {
-  const text = keys ?? DEFAULT_DETACH_KEYS;
-  if (text === '') return ok([]);
-  const bytes: number[] = [];
-  for (const key of text.split(',')) {
-    const b = keyByte(key);
-    if (b === undefined) return err(libpodError('InvalidArg', `invalid detach keys: unknown character: '${key}'`));
-    bytes.push(b);
-  }
-  return ok(bytes);
-}
+export { parseDetachKeys } from '../detach-keys.js';
 
 /**
  * Finds the detach sequence across chunks. Bytes that may start it are held

@@ -32,7 +32,7 @@ export class MessageReader {
   private readonly waiters: ((m: SyncMessage | undefined) => void)[] = [];
   private ended = false;
 
-  constructor(private readonly stream: Readable, private readonly what: string) {
+  constructor(stream: Readable, private readonly what: string) {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => this.onData(chunk));
     const end = (): void => this.onEnd();

@@ -99,16 +99,14 @@ function conmonArgsFor(ctx: ConmonContext, req: OciCreateRequest): string[] {
 /** Refuses an id the runtime knows, then clears what an earlier container of that id left. */
 function prepareFiles(ctx: ConmonContext, req: OciCreateRequest): ResultAsync<void, LibpodError> {
   // Checked first: the cleanup would break a live container's attach socket and FIFOs.
-  return ctx.runc.state(req.id).andThen((st) => {
-    if (st !== undefined) return errAsync(libpodError('OCIRuntime', `${ctx.runtimeName}: container with id ${req.id} already exists (${st.status})`));
-    return ResultAsync.fromPromise(
-      (async () => {
-        await removeConmonFiles(ctx, req.id, req.bundlePath);
-        await rememberBundle(ctx, req.id, req.bundlePath);
-      })(),
-      (e) => toLibpodError(e, 'Internal', `preparing runtime files of container ${req.id}`),
-    );
-  });
+  return ResultAsync.fromPromise(
+    (async () => {
+      if (await ctx.runc.knows(req.id)) throw libpodError('OCIRuntime', `${ctx.runtimeName}: container with id ${req.id} already exists`);
+      await removeConmonFiles(ctx, req.id, req.bundlePath);
+      await rememberBundle(ctx, req.id, req.bundlePath);
+    })(),
+    (e) => toLibpodError(e, 'Internal', `preparing runtime files of container ${req.id}`),
+  );
 }
 
 /** Creates (or, with `restoreFrom`, restores) a container; its state is `created` (restore: running). */

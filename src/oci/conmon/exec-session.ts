@@ -75,7 +75,7 @@ async function execFailure(ctx: ConmonContext, paths: ExecPaths, launch: ConmonL
 }
 
 /** Steps 2-4; resolves with the exec pid. */
-async function handshake(ctx: ConmonContext, id: string, req: OciExecRequest, paths: ExecPaths, launch: ConmonLaunch, pump: AttachPump): Promise<number> {
+async function handshake(ctx: ConmonContext, _id: string, req: OciExecRequest, paths: ExecPaths, launch: ConmonLaunch, pump: AttachPump): Promise<number> {
   launch.sendStart();
   const ready = await launch.attach?.next(STEP_TIMEOUT_MS);
   if (ready === undefined || ready.data < 0) {

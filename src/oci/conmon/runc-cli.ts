@@ -5,6 +5,8 @@
  * every call (libpod's `state` call omits its runtime flags; we do not).
  * @module
  */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type ErrorCode, type LibpodError } from '../../define/errors.js';
 import { runCommand, type CommandOutput } from '../../host/command.js';
@@ -84,6 +86,20 @@ export class RuncCli {
   ) {}
 
   /** The global flags every call gets, also handed to conmon as `--runtime-arg`s. */
+  /**
+   * Whether the runtime has a container `id`: its state directory
+   * `<root>/<id>` exists (runc's `state.json` and crun's `status` live there).
+   * A stat instead of a `runc state` process keeps create fast.
+   */
+  async knows(id: string): Promise<boolean> {
+    try {
+      await access(join(this.root, id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   globalArgs(): string[] {
     return ['--root', this.root];
   }

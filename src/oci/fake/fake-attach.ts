@@ -9,7 +9,7 @@ import { ResultAsync } from 'neverthrow';
 import type { LibpodError } from '../../define/errors.js';
 import type { AttachEnd, AttachStreams } from '../../define/streams.js';
 import type { OciAttachSession } from '../oci-runtime.js';
-import { DetachMatcher } from './detach-keys.js';
+import { DetachMatcher } from '../detach-keys.js';
 
 /** A promise with its resolver. */
 export interface Deferred<T> {

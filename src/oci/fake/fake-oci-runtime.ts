@@ -29,7 +29,7 @@ import type {
   OciAttachRequest, OciAttachSession, OciCheckpointRequest, OciContainerStatus, OciCreateRequest, OciCreateResult,
   OciExecRequest, OciExecSession, OciExitInfo, OciRuntime, OciRuntimeEnvironment, OciRuntimeFeatures, OciStopRequest,
 } from '../oci-runtime.js';
-import { parseDetachKeys } from './detach-keys.js';
+import { parseDetachKeys } from '../detach-keys.js';
 import { FakeAttachSession } from './fake-attach.js';
 import { applyFakeCheckpoint, readFakeCheckpoint, writeFakeCheckpoint } from './fake-checkpoint.js';
 import { endExec, FakeContainer } from './fake-container.js';

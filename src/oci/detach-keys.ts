@@ -5,8 +5,8 @@
  * @module
  */
 import { err, ok, type Result } from 'neverthrow';
-import { libpodError, type LibpodError } from '../../define/errors.js';
-import { DEFAULT_DETACH_KEYS } from '../../define/streams.js';
+import { libpodError, type LibpodError } from '../define/errors.js';
+import { DEFAULT_DETACH_KEYS } from '../define/streams.js';
 
 /** `ctrl-<key>` codes beyond the letters (as moby's `term.ToBytes`). */
 const CTRL_SPECIAL: Readonly<Record<string, number>> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
