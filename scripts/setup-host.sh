@@ -2,7 +2,7 @@
 # Prepares this host for the test suite, idempotently and without questions.
 #   - as root: installs runc, conmon, busybox-static and catatonit (apt) when any of them,
 #     or mount, is missing; without root it only says what is missing (unit tests need none).
-#   - installs node_modules (npm ci, or npm install without a lock file) when it is missing
+#   - installs node_modules (npm install, pinned by package-lock.json) when it is missing
 #     or older than package.json / package-lock.json.
 # Prints nothing when there is nothing to do, and then takes well under a second.
 set -euo pipefail
@@ -49,11 +49,10 @@ stale=false
 if [ ! -d node_modules ] || [ node_modules -ot package.json ]; then stale=true; fi
 if [ -f package-lock.json ] && [ node_modules -ot package-lock.json ]; then stale=true; fi
 if $stale; then
-  if [ -f package-lock.json ]; then
-    quiet npm ci --include=dev --no-audit --no-fund --loglevel=error </dev/null
-  else
-    quiet npm install --include=dev --no-audit --no-fund --loglevel=error </dev/null
-  fi
+  # `npm install`, not `npm ci`: node-unix-socket lists optional per-platform packages that the
+  # registry does not have (404), which npm install skips and npm ci refuses. The lock file still
+  # pins every version that is installed.
+  quiet npm install --include=dev --no-audit --no-fund --loglevel=error </dev/null
   # npm does not always touch the directory itself; mark it fresh for the next run.
   touch node_modules
 fi

@@ -8,21 +8,16 @@ import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Runtime, type Container, type ContainerCreateOptions } from '../../src/index.js';
 import { buildBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { delay, must, mustFail } from '../support/engine.js';
+import { collect } from './support/shell.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './support/leaks.js';
 
 const root = process.getuid?.() === 0;
 
-function collect(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (d: Buffer) => (text += d.toString()));
-  return { stream, text: () => text };
-}
 
 describe('engine on real containers', { skip: !root && 'needs root' }, () => {
   let roots: TestRoots;

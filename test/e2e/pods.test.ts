@@ -6,24 +6,15 @@
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Runtime, type Container, type Pod, type PodCreateOptions } from '../../src/index.js';
 import { makeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { must, mustFail } from '../support/engine.js';
+import { sh } from './support/shell.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './support/leaks.js';
 
 const root = process.getuid?.() === 0;
 
-/** Runs `sh -c script` in the container; resolves to its stdout (exit code must be 0). */
-async function sh(c: Container, script: string): Promise<string> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (d: Buffer) => (text += d.toString()));
-  const r = await must(c.exec(['/bin/sh', '-c', script], { streams: { stdout: out } }));
-  assert.equal(r.exitCode, 0, `exec ${script} exited ${r.exitCode}`);
-  return text.trim();
-}
 
 describe('pods on real containers', { skip: !root && 'needs root' }, () => {
   let roots: TestRoots;

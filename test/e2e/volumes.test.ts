@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Runtime, type Container, type ContainerCreateOptions, type Volume } from '../../src/index.js';
 import { makeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { must, mustFail } from '../support/engine.js';
+import { sh } from './support/shell.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './support/leaks.js';
 
 const root = process.getuid?.() === 0;
@@ -47,14 +47,6 @@ describe('volumes on real containers', { skip: !root && 'needs root' }, () => {
     return must(c.wait());
   }
 
-  async function sh(c: Container, script: string): Promise<string> {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => (text += d.toString()));
-    const r = await must(c.exec(['/bin/sh', '-c', script], { streams: { stdout: out } }));
-    assert.equal(r.exitCode, 0, `exec ${script} exited ${r.exitCode}`);
-    return text.trim();
-  }
 
   before(async () => {
     snapshot = await snapshotHost();

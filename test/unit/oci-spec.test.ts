@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { defaultContainerConfig } from '../../src/testing/records.js';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,31 +22,7 @@ let dir: string;
 let rootfs: string;
 
 function config(over: Partial<ContainerConfig> = {}): ContainerConfig {
-  return {
-    name: 'test',
-    rootfs,
-    rootfsOverlay: false,
-    command: ['/bin/sh', '-c', 'true'],
-    env: {},
-    workDir: '/',
-    terminal: false,
-    stdin: false,
-    labels: {},
-    annotations: {},
-    stopSignal: 'SIGTERM',
-    stopTimeout: 10,
-    restartPolicy: 'no',
-    restartRetries: 0,
-    dependencies: [],
-    volumes: [],
-    mounts: [],
-    network: 'none',
-    privileged: false,
-    capAdd: [],
-    capDrop: [],
-    readOnly: false,
-    ...over,
-  } as ContainerConfig;
+  return defaultContainerConfig('test', { rootfs, command: ['/bin/sh', '-c', 'true'], env: {}, ...over });
 }
 
 function input(over: Partial<ContainerConfig> = {}, extra: Partial<SpecInput> = {}): SpecInput {
