@@ -13,6 +13,7 @@ export { Runtime, labelsMatch, type ContainerFilter } from './runtime.js';
 export type { RuntimeOptions } from './runtime-options.js';
 export { Container, type LogOptions } from './container/container.js';
 export type { ExecOptions, ExecResult } from './container/exec.js';
+export type { HealthCheckResult } from './container/health.js';
 export type { AttachHandle, AttachOptions } from './container/attach.js';
 export type { ContainerCheckpointOptions } from './container/checkpoint.js';
 export type { RemoveContainerOptions } from './container/remove.js';
@@ -61,6 +62,9 @@ export type {
   ContainerRecord,
   ContainerStateRecord,
   ExecSessionRecord,
+  HealthLogEntry,
+  HealthRecord,
+  HealthStatus,
   OciHookRecord,
   PodNamespace,
   PodRecord,

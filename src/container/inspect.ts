@@ -67,6 +67,7 @@ export function inspectVerb(s: CtrSession, opts: { size?: boolean } = {}): Resul
       logPath: paths.logPath,
       checkpointedAt: toDate(st.checkpointedAt),
       restoredAt: toDate(st.restoredAt),
+      ...(st.health ? { health: structuredClone(st.health) } : {}),
     };
     if (!opts.size) return okAsync(base);
     const rw = rec.config.rootfsOverlay ? dirSize(paths.overlayUpper) : okAsync<number | undefined, LibpodError>(undefined);

@@ -3,6 +3,7 @@
  * @module
  */
 import type { ContainerConfig } from './config.js';
+import type { HealthRecord } from './records.js';
 import type { ContainerState } from './states.js';
 
 /** A mount as seen by the container. */
@@ -60,4 +61,6 @@ export interface ContainerInspect {
   /** Last checkpoint / restore times. */
   checkpointedAt?: Date;
   restoredAt?: Date;
+  /** Health check status and recent results, once a check ran. */
+  health?: HealthRecord;
 }

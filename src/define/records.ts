@@ -58,8 +58,32 @@ export interface ContainerStateRecord {
   restoredAt?: string;
   /** Checkpoint image directory kept for restore. */
   checkpointPath?: string;
+  /** Health check results (libpod's healthcheck log), when the container has a health check. */
+  health?: HealthRecord;
   /** Poststop hooks to run after the runtime deletes the container. */
   poststopHooks?: OciHookRecord[];
+}
+
+/** Health status, as podman reports it. */
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/** One health check run. */
+export interface HealthLogEntry {
+  /** ISO times. */
+  start: string;
+  end: string;
+  /** 0 healthy, 1 failed, -1 timed out, 125 could not run. */
+  exitCode: number;
+  /** Output (stdout and stderr), at most 500 characters. */
+  output: string;
+}
+
+/** The health state of a container (libpod `HealthCheckResults`). */
+export interface HealthRecord {
+  status: HealthStatus;
+  failingStreak: number;
+  /** The last five runs, oldest first. */
+  log: HealthLogEntry[];
 }
 
 /** An OCI hook (the `hooks` entries of config.json). */
