@@ -9,7 +9,8 @@
  */
 
 // Engine
-export { Runtime, labelsMatch, type ContainerFilter } from './runtime.js';
+export { Runtime } from './runtime.js';
+export { labelsMatch, type ContainerFilter } from './container/container-filter.js';
 export type { RuntimeOptions } from './runtime-options.js';
 export { Container, type LogOptions } from './container/container.js';
 export type { ExecOptions, ExecResult } from './container/exec.js';

@@ -3,9 +3,9 @@
  * event bus, and hands out Container, Pod and Volume handles.
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { err, errAsync, ok, okAsync, ResultAsync, type Result } from 'neverthrow';
+import { err, errAsync, ok, okAsync, ResultAsync } from 'neverthrow';
 import { Container, runBatched } from './container/container.js';
 import { createContainer } from './container/create.js';
 import { removeVerb, type RemoveContainerOptions } from './container/remove.js';
@@ -15,17 +15,15 @@ import { syncContainer } from './container/sync.js';
 import { attempt, libpodError, type LibpodError } from './define/errors.js';
 import type { LibpodEvent, ReadEventsOptions } from './define/events.js';
 import type { ContainerRecord } from './define/records.js';
-import { inState, isContainerState, type ContainerState } from './define/states.js';
+import { inState } from './define/states.js';
+import { checkFilter, matchesFilter, type ContainerFilter } from './container/container-filter.js';
+import { makeDirs, makeOci, makeStore } from './runtime-backends.js';
 import type { EngineContext } from './engine/context.js';
 import { deliver, RuntimeEventEmitter } from './events/event-bus.js';
 import { EventLog } from './events/event-log.js';
 import { LockManager } from './locks/lock-manager.js';
-import { ConmonOciRuntime } from './oci/conmon/conmon-oci-runtime.js';
-import { FakeOciRuntime } from './oci/fake/fake-oci-runtime.js';
 import type { OciRuntime } from './oci/oci-runtime.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.js';
-import { LevelStateStore } from './state/level-state-store.js';
-import { MemoryStateStore } from './state/memory-state-store.js';
 import { StateIndex } from './state/state-index.js';
 import type { StateStore } from './state/state-store.js';
 import { safe } from './util/safe.js';
@@ -43,52 +41,6 @@ import { checkVolumeFilter, listVolumeRecords, lookupVolumeRecord, type VolumeFi
 import { pruneVolumesVerb, removeVolumeVerb, type RemoveVolumeOptions } from './volume/volume-remove.js';
 
 const log = logger('runtime');
-
-/** Filter of `runtime.containers()`; every given field must match. */
-export interface ContainerFilter {
-  /** `'key'`, `'key=value'`, or `{ key: value }` (all must match). */
-  label?: string | Record<string, string>;
-  /** One state or any of several. */
-  state?: ContainerState | ContainerState[];
-  /** Exact name, or a RegExp tested against the name. */
-  name?: string | RegExp;
-  /** Pod id or name. */
-  pod?: string;
-}
-
-/** Whether `labels` satisfy a label filter. */
-export function labelsMatch(labels: Record<string, string>, filter: string | Record<string, string> | undefined): boolean {
-  if (filter === undefined) return true;
-  if (typeof filter === 'string') {
-    const eq = filter.indexOf('=');
-    return eq < 0 ? filter in labels : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-  }
-  return Object.entries(filter).every(([k, v]) => labels[k] === v);
-}
-
-function makeStore(o: ResolvedRuntimeOptions): StateStore {
-  if (o.store === 'memory') return new MemoryStateStore();
-  if (o.store === 'level') return new LevelStateStore(join(o.root, 'state'));
-  return o.store;
-}
-
-function makeOci(o: ResolvedRuntimeOptions): OciRuntime {
-  if (o.ociRuntime === 'fake') return new FakeOciRuntime();
-  if (o.ociRuntime === 'runc' || o.ociRuntime === 'crun') return new ConmonOciRuntime({ runtime: o.ociRuntime });
-  return o.ociRuntime;
-}
-
-function makeDirs(o: ResolvedRuntimeOptions): Result<void, LibpodError> {
-  try {
-    for (const dir of [o.root, o.runRoot]) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      chmodSync(dir, 0o700);
-    }
-    return ok(undefined);
-  } catch (e) {
-    return err(libpodError('InvalidArg', `cannot create runtime directories: ${(e as Error).message}`, e));
-  }
-}
 
 /** A libpod-ts engine over one root. Open with {@link Runtime.open}. */
 export class Runtime {
@@ -203,6 +155,11 @@ export class Runtime {
     return this.#oci;
   }
 
+  /** Runs `fn` unless the runtime is closed; never throws (see {@link safe}). */
+  #guarded<T>(fn: () => ResultAsync<T, LibpodError>): ResultAsync<T, LibpodError> {
+    return safe(() => this.#ctx.guard().asyncAndThen(fn));
+  }
+
   #handle(rec: ContainerRecord): Container {
     return new Container(this.#ctx, rec);
   }
@@ -219,9 +176,7 @@ export class Runtime {
 
   /** Finds a container by full id, name, or unique id prefix. */
   lookupContainer(idOrName: string): ResultAsync<Container, LibpodError> {
-    return safe(() => {
-      const g = this.#ctx.guard();
-      if (g.isErr()) return errAsync(g.error);
+    return this.#guarded(() => {
       if (typeof idOrName !== 'string') return errAsync(libpodError('InvalidArg', 'container id or name must be a string'));
       return this.#ctx.index.lookupContainer(idOrName).map((rec) => this.#handle(rec));
     });
@@ -229,9 +184,7 @@ export class Runtime {
 
   /** Containers matching `filter` (states synced first). */
   containers(filter: ContainerFilter = {}): ResultAsync<Container[], LibpodError> {
-    return safe(() => {
-      const g = this.#ctx.guard();
-      if (g.isErr()) return errAsync(g.error);
+    return this.#guarded(() => {
       const bad = checkFilter(filter);
       if (bad) return errAsync(bad);
       const podId = filter.pod === undefined ? okAsync<string | undefined, LibpodError>(undefined) : this.#ctx.index.lookupPod(filter.pod).map((p) => p.id);
@@ -322,9 +275,7 @@ export class Runtime {
 
   /** Finds a pod by full id, name, or unique id prefix. */
   lookupPod(idOrName: string): ResultAsync<Pod, LibpodError> {
-    return safe(() => {
-      const g = this.#ctx.guard();
-      if (g.isErr()) return errAsync(g.error);
+    return this.#guarded(() => {
       if (typeof idOrName !== 'string') return errAsync(libpodError('InvalidArg', 'pod id or name must be a string'));
       return this.#ctx.index.lookupPod(idOrName).map((rec) => new Pod(this.#ctx, rec));
     });
@@ -332,12 +283,10 @@ export class Runtime {
 
   /** Pods matching `filter` (member states synced first), oldest first. */
   pods(filter: PodFilter = {}): ResultAsync<Pod[], LibpodError> {
-    return safe(() => {
-      const g = this.#ctx.guard();
-      if (g.isErr()) return errAsync(g.error);
+    return this.#guarded(() => {
       const bad = checkPodFilter(filter);
       if (bad) return errAsync(bad);
-      return listPods(this.#ctx, filter, labelsMatch).map((recs) => recs.map((p) => new Pod(this.#ctx, p)));
+      return listPods(this.#ctx, filter).map((recs) => recs.map((p) => new Pod(this.#ctx, p)));
     });
   }
 
@@ -366,21 +315,17 @@ export class Runtime {
 
   /** Finds a volume by name, or unique name prefix. */
   lookupVolume(name: string): ResultAsync<Volume, LibpodError> {
-    return safe(() => {
-      const g = this.#ctx.guard();
-      if (g.isErr()) return errAsync(g.error);
+    return this.#guarded(() => {
       return lookupVolumeRecord(this.#ctx, name).map((rec) => new Volume(this.#ctx, rec));
     });
   }
 
   /** Volumes matching `filter`, oldest first. */
   volumes(filter: VolumeFilter = {}): ResultAsync<Volume[], LibpodError> {
-    return safe(() => {
-      const g = this.#ctx.guard();
-      if (g.isErr()) return errAsync(g.error);
+    return this.#guarded(() => {
       const bad = checkVolumeFilter(filter);
       if (bad) return errAsync(bad);
-      return listVolumeRecords(this.#ctx, filter, labelsMatch).map((recs) => recs.map((r) => new Volume(this.#ctx, r)));
+      return listVolumeRecords(this.#ctx, filter).map((recs) => recs.map((r) => new Volume(this.#ctx, r)));
     });
   }
 
@@ -389,9 +334,7 @@ export class Runtime {
    * removes the containers using it first.
    */
   removeVolume(vol: Volume, opts: RemoveVolumeOptions = {}): ResultAsync<void, LibpodError> {
-    return safe(() => {
-      const g = this.#ctx.guard();
-      if (g.isErr()) return errAsync(g.error);
+    return this.#guarded(() => {
       if (!(vol instanceof Volume)) return errAsync(libpodError('InvalidArg', 'removeVolume needs a Volume'));
       const bad = checkRemoveOptions(opts, 'volume remove');
       if (bad) return errAsync(bad);
@@ -403,17 +346,17 @@ export class Runtime {
 
   /** Removes containers that do not run (outside pods, not needed by others); resolves to their ids. */
   pruneContainers(): ResultAsync<string[], LibpodError> {
-    return safe(() => this.#ctx.guard().asyncAndThen(() => pruneContainersVerb(this.#ctx)));
+    return this.#guarded(() => pruneContainersVerb(this.#ctx));
   }
 
   /** Removes volumes no container uses; resolves to their names. */
   pruneVolumes(): ResultAsync<string[], LibpodError> {
-    return safe(() => this.#ctx.guard().asyncAndThen(() => pruneVolumesVerb(this.#ctx)));
+    return this.#guarded(() => pruneVolumesVerb(this.#ctx));
   }
 
   /** Removes pods with no running or paused member; resolves to their ids. */
   prunePods(): ResultAsync<string[], LibpodError> {
-    return safe(() => this.#ctx.guard().asyncAndThen(() => prunePodsVerb(this.#ctx)));
+    return this.#guarded(() => prunePodsVerb(this.#ctx));
   }
 
   /**
@@ -428,20 +371,4 @@ export class Runtime {
       return this.#oci.close().andThen(() => this.#store.close());
     });
   }
-}
-
-function checkFilter(filter: ContainerFilter): LibpodError | undefined {
-  if (typeof filter !== 'object' || filter === null) return libpodError('InvalidArg', 'filter must be an object');
-  for (const k of Object.keys(filter)) if (!['label', 'state', 'name', 'pod'].includes(k)) return libpodError('InvalidArg', `unknown container filter "${k}"`);
-  const states = filter.state === undefined ? [] : Array.isArray(filter.state) ? filter.state : [filter.state];
-  for (const s of states) if (!isContainerState(s)) return libpodError('InvalidArg', `unknown container state "${String(s)}"`);
-  return undefined;
-}
-
-function matchesFilter(r: ContainerRecord, f: ContainerFilter, podId: string | undefined): boolean {
-  if (!labelsMatch(r.config.labels, f.label)) return false;
-  if (f.state !== undefined && !(Array.isArray(f.state) ? f.state : [f.state]).includes(r.state.state)) return false;
-  if (f.name !== undefined && !(typeof f.name === 'string' ? r.name === f.name : f.name.test(r.name))) return false;
-  if (podId !== undefined && r.podId !== podId) return false;
-  return true;
 }

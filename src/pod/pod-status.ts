@@ -4,6 +4,7 @@
  * `runtime.pods()`.
  * @module
  */
+import { labelsMatch } from '../container/container-filter.js';
 import { okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord, PodNamespace, PodRecord } from '../define/records.js';
@@ -158,7 +159,6 @@ export function podMatches(
   pod: PodRecord,
   state: PodState,
   f: PodFilter,
-  labelsMatch: (labels: Record<string, string>, filter: string | Record<string, string> | undefined) => boolean,
 ): boolean {
   if (f.name !== undefined && !(typeof f.name === 'string' ? pod.name === f.name : f.name.test(pod.name))) return false;
   if (!labelsMatch(pod.labels, f.label)) return false;
@@ -170,12 +170,11 @@ export function podMatches(
 export function listPods(
   ctx: EngineContext,
   f: PodFilter,
-  labelsMatch: (labels: Record<string, string>, filter: string | Record<string, string> | undefined) => boolean,
 ): R<PodRecord[]> {
   return ctx.index.allPods().andThen((pods) =>
     ResultAsync.combine(pods.map((p) => syncedMembers(ctx, p).map((ms) => ({ p, state: statusOf(ms).state })))).map((rows) =>
       rows
-        .filter(({ p, state }) => podMatches(p, state, f, labelsMatch))
+        .filter(({ p, state }) => podMatches(p, state, f))
         .sort((a, b) => a.p.createdAt.localeCompare(b.p.createdAt))
         .map(({ p }) => p),
     ),

@@ -3,6 +3,7 @@
  * `LookupVolume`) and the filter of `runtime.volumes()`.
  * @module
  */
+import { labelsMatch } from '../container/container-filter.js';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord, VolumeRecord } from '../define/records.js';
@@ -61,7 +62,6 @@ export function usedVolumeNames(ctrs: readonly ContainerRecord[]): Set<string> {
 export function listVolumeRecords(
   ctx: EngineContext,
   f: VolumeFilter,
-  labelsMatch: (labels: Record<string, string>, filter: string | Record<string, string> | undefined) => boolean,
 ): R<VolumeRecord[]> {
   return ctx.index.allVolumes().andThen((vols) =>
     (f.dangling === undefined ? okAsync(new Set<string>()) : ctx.index.allContainers().map(usedVolumeNames)).map((used) =>
