@@ -55,6 +55,22 @@ describe('engine on real containers', { skip: !root && 'needs root' }, () => {
     assert.equal(died[0]?.exitCode, 7);
   });
 
+  it('restart policy on-failure: the exit watcher restarts it until the retries are used up', async () => {
+    const c = await create({ command: ['/bin/sh', '-c', 'sleep 0.2; exit 3'], restartPolicy: 'on-failure', restartRetries: 2 });
+    await must(c.start());
+    const end = Date.now() + 10_000;
+    let info = await must(c.inspect());
+    while (Date.now() < end && !(info.state === 'exited' && info.restartCount === 2)) {
+      await delay(100);
+      info = await must(c.inspect());
+    }
+    assert.equal(info.state, 'exited');
+    assert.equal(info.restartCount, 2);
+    assert.equal(info.exitCode, 3);
+    const restarts = await must(rt.readEvents({ filter: { id: c.id, status: 'restart' } }));
+    assert.equal(restarts.length, 2);
+  });
+
   it('stop of a process that traps SIGTERM ends with 137 after the timeout', async () => {
     const c = await create({ command: ['/bin/sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'] });
     await must(c.start());
