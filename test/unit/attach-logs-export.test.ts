@@ -5,14 +5,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { LogLine } from '../../src/index.js';
+import { collect } from '../support/streams.js';
 import { delay, fakeEngine, must, mustFail, type FakeEngine } from '../support/engine.js';
 
-function collect(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (d: Buffer) => (text += d.toString()));
-  return { stream, text: () => text };
-}
 
 async function all(it: AsyncIterable<LogLine>): Promise<LogLine[]> {
   const out: LogLine[] = [];

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { collect } from '../support/streams.js';
 import { fakeEngine, must, mustFail, type FakeEngine } from '../support/engine.js';
 
-function collect(stream: PassThrough): () => string {
-  let text = '';
-  stream.on('data', (d: Buffer) => (text += d.toString()));
-  return () => text;
-}
 
 describe('exec', () => {
   let e: FakeEngine;
@@ -22,10 +17,9 @@ describe('exec', () => {
     e.fake.onExec((req) => (req.args[0] === 'echo' ? { exitCode: 0, stdout: `${req.args.slice(1).join(' ')}\n` } : 3));
     const c = await e.create();
     await must(c.start());
-    const out = new PassThrough();
-    const text = collect(out);
-    assert.deepEqual(await must(c.exec(['echo', 'hi'], { streams: { stdout: out } })), { exitCode: 0 });
-    assert.equal(text(), 'hi\n');
+    const out = collect();
+    assert.deepEqual(await must(c.exec(['echo', 'hi'], { streams: { stdout: out.stream } })), { exitCode: 0 });
+    assert.equal(out.text(), 'hi\n');
     assert.deepEqual(await must(c.exec(['false'])), { exitCode: 3 });
     const info = await must(c.inspect());
     assert.equal(info.execSessions.length, 0, 'finished sessions are dropped');

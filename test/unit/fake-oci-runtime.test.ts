@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { collect } from '../support/streams.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,12 +42,6 @@ function execReq(args: string[], extra: Partial<OciExecRequest> = {}): OciExecRe
   return { sessionId: `s${n}`, bundlePath: dir, process: { args, cwd: '/', user: { uid: 0, gid: 0 } }, ...extra };
 }
 
-function collect(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (d: Buffer) => (text += d.toString()));
-  return { stream, text: () => text };
-}
 
 const tick = () => new Promise((r) => setImmediate(r));
 
