@@ -79,7 +79,9 @@ export function removeVerb(s: CtrSession, opts: RemoveContainerOptions): ResultA
       // cleanupRuntime keys off stopped/created: put the pre-removal state back for it.
       s.rec.state.state = wasState;
       s.rec.state.mountCount = 0;
-      return sequenceAll([() => cleanupContainer(s), () => unmountStorage(s, true)]).orElse((e) => {
+      // The last delete finds nothing in the normal case (cheap); after a crash between a create
+      // and its save it removes the container the record never heard of.
+      return sequenceAll([() => cleanupContainer(s), () => unmountStorage(s, true), () => s.ctx.oci.delete(s.rec.id)]).orElse((e) => {
         s.rec.state.state = 'removing';
         return save(s).andThen(() => errAsync(e));
       });

@@ -80,11 +80,15 @@ export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFr
       attempt(async () => {
         await mkdir(paths.bundlePath, { recursive: true, mode: 0o700 });
         await writeFile(paths.configJson, JSON.stringify(spec), { mode: 0o644 });
-      }, 'Internal', `writing runtime spec for container ${s.rec.id}`).andThen(() =>
-        s.ctx.oci
-          .create({ id: s.rec.id, name: s.rec.name, bundlePath: paths.bundlePath, spec, logPath: paths.logPath, ...(restoreFrom ? { restoreFrom } : {}) })
-          .map((created) => ({ created, poststop })),
-      ),
+      }, 'Internal', `writing runtime spec for container ${s.rec.id}`).andThen(() => {
+        const create = () =>
+          s.ctx.oci.create({ id: s.rec.id, name: s.rec.name, bundlePath: paths.bundlePath, spec, logPath: paths.logPath, ...(restoreFrom ? { restoreFrom } : {}) });
+        // The record says the runtime has no such container: one it has anyway was left by a
+        // crash between an earlier create and its save. Remove it and create again.
+        return create()
+          .orElse((e) => (e.code === 'CtrExists' ? s.ctx.oci.delete(s.rec.id).andThen(create) : errAsync(e)))
+          .map((created) => ({ created, poststop }));
+      }),
     )
     .andThen(({ created, poststop }) => {
       log('created %s in the OCI runtime (pid %d)', s.rec.id, created.pid);

@@ -140,6 +140,10 @@ export interface OciRuntimeFeatures {
  * - Methods MUST NOT throw or reject.
  * - A missing binary MUST give `OCIRuntimeNotFound`; a runtime failure `OCIRuntime`
  *   with the runtime's own message.
+ * - `create` of an id the runtime already has MUST fail with `CtrExists` and
+ *   change nothing (the engine then knows it is a leftover of a crash between
+ *   create and its save, deletes it and creates again).
+ * - `delete` of an id the runtime does not have MUST succeed and SHOULD be cheap.
  * - `execute` of a command that does not exist in the container MUST fail with
  *   `OCIRuntimeNotFound`; one that cannot be invoked (permission denied, not
  *   executable) with `OCIRuntime` and a message containing "permission denied".

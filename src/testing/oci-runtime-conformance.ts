@@ -160,10 +160,10 @@ function registerLifecycleCases(make: OciConformanceFactory): void {
     });
   });
 
-  it('creating an id that exists fails', async () => {
+  it('creating an id that exists fails with CtrExists', async () => {
     await withRuntime(make, async ({ rt, create }) => {
       const { req } = await create('sleep');
-      await expectErr(rt.create(req), 'OCIRuntime');
+      await expectErr(rt.create(req), 'CtrExists');
     });
   });
 

@@ -76,3 +76,32 @@ describe('seed error branches', () => {
     assert.equal((await mustFail(c.checkpoint())).code, 'CtrStateInvalid');
   });
 });
+
+describe('recovery from a crash between a runtime create and its save', () => {
+  let e: FakeEngine;
+  beforeEach(async () => {
+    e = await fakeEngine();
+  });
+  afterEach(async () => {
+    await e.dispose();
+  });
+
+  async function leftover(id: string): Promise<void> {
+    // What a crash leaves: the runtime has the container, the record still says configured.
+    await must(e.fake.create({ id, name: 'leftover', bundlePath: e.rootfs, spec: { ociVersion: '1.0.2' }, logPath: `${e.root}/leftover.log` }));
+  }
+
+  it('start replaces the leftover and runs', async () => {
+    const c = await e.create();
+    await leftover(c.id);
+    await must(c.start());
+    assert.equal(await must(c.state()), 'running');
+  });
+
+  it('removal of a configured container deletes a leftover from the runtime', async () => {
+    const c = await e.create();
+    await leftover(c.id);
+    await must(e.runtime.removeContainer(c));
+    assert.equal(e.fake.stateOf(c.id), undefined);
+  });
+});

@@ -101,7 +101,7 @@ function prepareFiles(ctx: ConmonContext, req: OciCreateRequest): ResultAsync<vo
   // Checked first: the cleanup would break a live container's attach socket and FIFOs.
   return ResultAsync.fromPromise(
     (async () => {
-      if (await ctx.runc.knows(req.id)) throw libpodError('OCIRuntime', `${ctx.runtimeName}: container with id ${req.id} already exists`);
+      if (await ctx.runc.knows(req.id)) throw libpodError('CtrExists', `${ctx.runtimeName}: container with id ${req.id} already exists`);
       await removeConmonFiles(ctx, req.id, req.bundlePath);
       await rememberBundle(ctx, req.id, req.bundlePath);
     })(),

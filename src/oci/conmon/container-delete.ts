@@ -5,7 +5,7 @@
  * remove the exit file, `<runRoot>/oci/<id>` and conmon's bundle files.
  * @module
  */
-import { errAsync, ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { toLibpodError, type LibpodError } from '../../define/errors.js';
 import { removeConmonFiles } from './container-create.js';
 import { conmonAlive } from './container-exit.js';
@@ -19,7 +19,9 @@ const CONMON_EXIT_WAIT_MS = 5_000;
 export function deleteContainer(ctx: ConmonContext, id: string): ResultAsync<void, LibpodError> {
   const bad = nameError('container id', id);
   if (bad) return errAsync(bad);
-  return ctx.runc.delete(id).andThen(() =>
+  // Unknown to the runtime: only our files may be left (a stat, not a runc process).
+  const runtimeDelete = ResultAsync.fromSafePromise(ctx.runc.knows(id)).andThen((known) => (known ? ctx.runc.delete(id) : okAsync(undefined)));
+  return runtimeDelete.andThen(() =>
     ResultAsync.fromPromise(
       (async () => {
         await waitFor(async () => ((await conmonAlive(ctx, id)) === true ? undefined : true), {

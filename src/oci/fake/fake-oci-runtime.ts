@@ -292,7 +292,7 @@ export class FakeOciRuntime extends FakeScripting implements OciRuntime {
 
   private createContainer(req: OciCreateRequest): Result<OciCreateResult, LibpodError> {
     if (typeof req?.id !== 'string' || req.id === '') return err(libpodError('InvalidArg', 'create: a container id is required'));
-    if (this.ctrs.has(req.id)) return err(libpodError('OCIRuntime', `container with id exists: ${req.id}`));
+    if (this.ctrs.has(req.id)) return err(libpodError('CtrExists', `container with id exists: ${req.id}`));
     const image = req.restoreFrom === undefined ? ok(undefined) : readFakeCheckpoint(req.restoreFrom);
     if (image.isErr()) return err(image.error);
     if (req.logPath) {
