@@ -58,6 +58,8 @@ export class DetachMatcher {
   /** Scans one chunk; after `detached`, the rest of the chunk is dropped. */
   feed(chunk: Buffer): DetachScan {
     if (this.keys.length === 0) return { data: chunk, detached: false };
+    // Fast path for bulk input: nothing held and no byte that could start the sequence.
+    if (this.matched === 0 && chunk.indexOf(this.keys[0] as number) < 0) return { data: chunk, detached: false };
     const out: number[] = [];
     for (const byte of chunk) {
       // Held bytes plus this one; release from the front until what is left could still start the sequence.
@@ -70,6 +72,13 @@ export class DetachMatcher {
       }
     }
     return { data: Buffer.from(out), detached: false };
+  }
+
+  /** At the end of input: the held bytes that never completed the sequence, to deliver after all. */
+  flush(): Buffer {
+    const held = Buffer.from(this.keys.slice(0, this.matched));
+    this.matched = 0;
+    return held;
   }
 
   private isPrefix(bytes: readonly number[]): boolean {

@@ -31,6 +31,34 @@ describe('events and reopening', () => {
     assert.equal(died?.type, 'container');
   });
 
+  it('a throwing listener neither hides the event from others nor breaks the engine; once and off work', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const seen: string[] = [];
+      const bad = (): void => {
+        throw new Error('listener bug');
+      };
+      const good = (ev: LibpodEvent): void => void seen.push(ev.status);
+      let onceCount = 0;
+      e.runtime.events.on('container', bad);
+      e.runtime.events.on('container', good);
+      e.runtime.events.once('container', () => void (onceCount += 1));
+      const c = await e.create();
+      await must(c.start());
+      assert.deepEqual(seen, ['create', 'init', 'start']);
+      assert.equal(onceCount, 1);
+      e.runtime.events.off('container', good);
+      await must(c.pause());
+      assert.deepEqual(seen, ['create', 'init', 'start'], 'off removed the listener');
+      await new Promise((r) => setImmediate(r));
+      assert.ok(warnings.some((w) => w.includes('listener bug')));
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('readEvents works across a close and reopen, with since/until and filters', async () => {
     const t0 = new Date();
     const c = await e.create({ name: 'persist' });

@@ -14,34 +14,9 @@ import { libpodError, type LibpodError } from '../../define/errors.js';
 import type { AttachEnd, AttachStreams } from '../../define/streams.js';
 import { ATTACH_STDERR, ATTACH_STDOUT, type AttachConnection, type AttachEndReason, type AttachHandlers } from './attach-socket.js';
 
+import { DetachMatcher } from '../detach-keys.js';
+
 export { parseDetachKeys } from '../detach-keys.js';
-
-/**
- * Finds the detach sequence across chunks. Bytes that may start it are held
- * back until it completes (they are dropped) or breaks (they are delivered).
- */
-export class DetachScanner {
-  private held = 0;
-
-  constructor(private readonly keys: readonly number[]) {}
-
-  /** Returns the bytes to forward and whether the sequence completed (the rest of the chunk is dropped then). */
-  scan(chunk: Buffer): { data: Buffer; detached: boolean } {
-    if (this.keys.length === 0) return { data: chunk, detached: false };
-    const out: number[] = [];
-    for (const byte of chunk) {
-      if (byte === this.keys[this.held]) {
-        this.held += 1;
-        if (this.held === this.keys.length) return { data: Buffer.from(out), detached: true };
-        continue;
-      }
-      out.push(...this.keys.slice(0, this.held));
-      this.held = byte === this.keys[0] ? 1 : 0;
-      if (this.held === 0) out.push(byte);
-    }
-    return { data: Buffer.from(out), detached: false };
-  }
-}
 
 /** A pump between one attach connection and the caller's streams. */
 export interface AttachPump {
@@ -70,14 +45,17 @@ export function createAttachPump(streams: AttachStreams, detachKeys: readonly nu
   });
   let finished = false;
   const stdin: Readable | undefined = streams.stdin;
-  const scanner = new DetachScanner(detachKeys);
+  const matcher = new DetachMatcher(detachKeys);
   const onStdinData = (chunk: Buffer | string): void => {
-    const r = scanner.scan(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    const r = matcher.feed(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
     if (r.data.length > 0) conn?.write(r.data);
     if (r.detached) finish(ok('detached'));
   };
   const onStdinEnd = (): void => {
     detachStdin();
+    // Bytes held as a possible detach sequence that input ended in the middle of (libpod writes them too).
+    const held = matcher.flush();
+    if (held.length > 0) conn?.write(held);
     // libpod: with stdin copied and no output attached, the attach is over
     // (once the half-close is flushed, so no input is lost).
     const noOutput = !streams.stdout && !streams.stderr;

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { safe } from '../../util/safe.js';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { okAsync, ResultAsync } from 'neverthrow';
@@ -176,7 +177,9 @@ export class ConmonOciRuntime implements OciRuntime {
   }
 
   private with<T>(fn: (ctx: ConmonContext) => ResultAsync<T, LibpodError>): ResultAsync<T, LibpodError> {
-    return this.ctx ? fn(this.ctx) : notOpen<T>();
+    const ctx = this.ctx;
+    // The interface promises never to throw or reject, whatever the input.
+    return ctx ? safe(() => fn(ctx)) : notOpen<T>();
   }
 
   /** conmon + `runc create` (or `restore`); the container is `created` (restored: running). */

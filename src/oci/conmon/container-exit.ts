@@ -106,7 +106,7 @@ export function waitExitResult(ctx: ConmonContext, id: string, timeoutMs: number
 
 /** `runc kill [--all] <id> <signal>` (signal 0 only checks that the process exists). */
 export function killContainer(ctx: ConmonContext, id: string, signal: number, all: boolean): ResultAsync<void, LibpodError> {
-  return ctx.runc.kill(id, signal, all).mapErr((e) => libpodError('OCIRuntime', `sending signal ${signal} to container ${id}: ${e.message}`, e));
+  return ctx.runc.kill(id, signal, all).mapErr((e) => libpodError(e.code, `sending signal ${signal} to container ${id}: ${e.message}`, e));
 }
 
 /** Sends a signal as part of stop: a container that exited meanwhile is not an error. */

@@ -69,7 +69,10 @@ async function execFailure(ctx: ConmonContext, paths: ExecPaths, launch: ConmonL
   if (fromLog !== undefined) return ociRuntimeError(ctx.runtimeName, fromLog);
   if (message !== undefined) return ociRuntimeError(ctx.runtimeName, message);
   const first = await Promise.race([launch.firstExit, delay(2_000)]);
-  if (first?.error) return libpodError('OCIRuntime', `cannot run conmon ${ctx.conmonPath}: ${first.error.message}`, first.error);
+  if (first?.error) {
+    const code = (first.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'OCIRuntimeNotFound' : 'OCIRuntime';
+    return libpodError(code, `cannot run conmon ${ctx.conmonPath}: ${first.error.message}`, first.error);
+  }
   const stderr = launch.stderr();
   return libpodError('OCIRuntime', `exec failed (no logs from conmon)${stderr ? `: ${stderr}` : ''}`);
 }
@@ -98,9 +101,15 @@ async function finish(id: string, paths: ExecPaths, launch: ConmonLaunch, pump: 
   const end: Result<AttachEnd, LibpodError> = await pump.done;
   // After a detach nobody waits on the output: let Node exit if it wants to.
   if (end.isOk() && end.value === 'detached') launch.unref();
-  const second = await launch.sync.next(2 ** 31 - 1);
-  const file = await waitFor(() => readExitFile(paths.exitDir, id), { timeoutMs: EXIT_FILE_WAIT_MS, dir: paths.exitDir, name: id });
-  launch.release();
+  let second: Awaited<ReturnType<typeof launch.sync.next>>;
+  let file: Awaited<ReturnType<typeof readExitFile>>;
+  try {
+    second = await launch.sync.next(2 ** 31 - 1);
+    file = await waitFor(() => readExitFile(paths.exitDir, id), { timeoutMs: EXIT_FILE_WAIT_MS, dir: paths.exitDir, name: id });
+  } finally {
+    // Whatever happened, the pipes must not keep Node alive.
+    launch.release();
+  }
   if (end.isErr()) return err(end.error);
   if (file) return ok(file.exitCode);
   if (second && second.data >= 0) return ok(second.data);

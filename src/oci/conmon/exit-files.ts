@@ -187,7 +187,8 @@ export function waitFor<T>(probe: () => Promise<T | undefined>, opts: WaitOption
     }
     const unsubscribe = watcher ? watcher.subscribe((n) => (opts.name === undefined || n === opts.name ? check() : undefined)) : () => undefined;
     const poll = setInterval(check, POLL_MS);
-    const deadline = setTimeout(() => finish(() => resolve(undefined)), Math.max(0, opts.timeoutMs));
+    // setTimeout fires at once past 2^31-1 ms: cap long waits (a stop timeout of weeks) there.
+    const deadline = setTimeout(() => finish(() => resolve(undefined)), Math.min(Math.max(0, opts.timeoutMs), 2 ** 31 - 1));
     check();
   });
 }

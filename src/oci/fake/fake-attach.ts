@@ -44,7 +44,7 @@ export class FakeAttachSession implements OciAttachSession {
   private open = true;
   private readonly matcher: DetachMatcher;
   private readonly onData = (chunk: Buffer | string): void => this.read(chunk);
-  private readonly onEnd = (): void => this.input(null);
+  private readonly onEnd = (): void => this.endInput();
   private readonly onError = (): void => this.end('detached');
 
   /**
@@ -67,6 +67,15 @@ export class FakeAttachSession implements OciAttachSession {
       stdin.on('end', this.onEnd);
       stdin.on('error', this.onError);
     }
+  }
+
+  /** End of stdin: bytes held as a possible detach sequence are delivered after all, then the end. */
+  private endInput(): void {
+    const held = this.matcher.flush();
+    if (held.length > 0) this.input(held.toString());
+    this.input(null);
+    // With stdin copied and no output attached, the attach is over (as the conmon runtime and libpod do).
+    if (!this.streams.stdout && !this.streams.stderr) this.end('ended');
   }
 
   /** Whether output still reaches this session. */

@@ -118,7 +118,7 @@ export class FakeRuntimeCore {
   /** Waits until `c` exits or `ms` pass (or `close()` is called), whichever comes first. */
   protected waitFor(exit: Promise<unknown>, ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
+      const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
       const waits = this.waits;
       function done(): void {
         clearTimeout(timer);
