@@ -79,8 +79,33 @@ export function withContainer<T>(
 }
 
 /**
+ * The length of each container's dependency chain (0: depends on nothing).
+ * Dependencies never change after creation, so they are read without locks;
+ * a missing container ranks 0 (its load under the lock reports it).
+ */
+function dependencyRanks(ctx: EngineContext, ids: readonly string[]): ResultAsync<Map<string, number>, LibpodError> {
+  return ctx.index.allContainers().map((recs) => {
+    const deps = new Map(recs.map((r) => [r.id, r.dependencyIds]));
+    const ranks = new Map<string, number>();
+    const rank = (id: string, seen: Set<string>): number => {
+      const known = ranks.get(id);
+      if (known !== undefined) return known;
+      if (seen.has(id)) return 0;
+      seen.add(id);
+      const r = Math.max(-1, ...(deps.get(id) ?? []).map((d) => rank(d, seen))) + 1;
+      ranks.set(id, r);
+      return r;
+    };
+    for (const id of ids) rank(id, new Set());
+    return ranks;
+  });
+}
+
+/**
  * Runs `fn` holding the locks of several containers, taken in the global
- * lock order (no deadlock whatever order `ids` come in); each is synced first.
+ * lock order (dependents before their dependencies, as single-container
+ * operations take them; then by id), so no deadlock whatever order `ids`
+ * come in; each is synced first.
  */
 export function withContainers<T>(
   ctx: EngineContext,
@@ -92,8 +117,8 @@ export function withContainers<T>(
   const guarded = ctx.guard();
   if (guarded.isErr()) return errAsync(guarded.error);
   const unique = [...new Set(ids)];
-  return ctx.locks
-    .withLocks(unique.map((id) => ({ kind: 'container' as const, id })), (held) => {
+  return dependencyRanks(ctx, unique)
+    .andThen((ranks) => ctx.locks.withLocks(unique.map((id) => ({ kind: 'container' as const, id, rank: ranks.get(id) ?? 0 })), (held) => {
       const sessions: CtrSession[] = [];
       const load = unique.reduce<ResultAsync<void, LibpodError>>(
         (acc, id) =>
@@ -107,7 +132,7 @@ export function withContainers<T>(
         okAsync(undefined),
       );
       return load.andThen(() => fn(sessions));
-    })
+    }))
     .andThrough(() => publishPending(ctx, pending))
     .mapErr((e) => (publishPending(ctx, pending), e));
 }

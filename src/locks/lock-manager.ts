@@ -1,8 +1,11 @@
 /**
  * The one home of `async-mutex`: one lock per container, pod and volume.
  *
- * Lock order (to rule out deadlocks when several are taken at once): pods
- * before volumes before containers, then by id; {@link LockManager.withLocks}
+ * Lock order (to rule out deadlocks), as libpod nests them: pods, then
+ * containers, then volumes (a container's storage takes its volumes' locks).
+ * Among containers, a dependent before its dependencies (a start or a restart
+ * holding a container may take the locks of the containers it depends on),
+ * expressed by a higher `rank`; then by id. {@link LockManager.withLocks}
  * always acquires in that order. Locks are per {@link LockManager} (one per
  * Runtime), never process-global.
  * @module
@@ -18,9 +21,11 @@ export type LockKind = 'pod' | 'volume' | 'container';
 export interface LockKey {
   kind: LockKind;
   id: string;
+  /** Among keys of one kind, higher ranks are taken first (containers: the depth of their dependency chain). */
+  rank?: number;
 }
 
-const KIND_ORDER: Record<LockKind, number> = { pod: 0, volume: 1, container: 2 };
+const KIND_ORDER: Record<LockKind, number> = { pod: 0, container: 1, volume: 2 };
 
 /**
  * Proof that the holder owns the locks of `keys`. Internal operations that
@@ -39,7 +44,9 @@ function keyString(k: LockKey): string {
 /** Sorts keys into the global lock order and drops duplicates. */
 export function lockOrder(keys: readonly LockKey[]): LockKey[] {
   const unique = new Map(keys.map((k) => [keyString(k), k]));
-  return [...unique.values()].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...unique.values()].sort(
+    (a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (b.rank ?? 0) - (a.rank ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
 }
 
 /** Per-runtime lock table. */

@@ -93,6 +93,25 @@ describe('batch and locks', () => {
     assert.notEqual(results, 'deadlock');
   });
 
+  it('runtime.batch over a container and its dependency does not deadlock with a restart of the dependent', async () => {
+    // The dependency must sort first by id, so that id order alone would take its lock first.
+    let a = await e.create();
+    while (!/^[0-7]/.test(a.id)) a = await e.create();
+    let b = await e.create({ dependencies: [a.id] });
+    while (!/^[8-9a-f]/.test(b.id)) b = await e.create({ dependencies: [a.id] });
+    await must(a.start());
+    await must(b.start());
+    // Hold the dependent; meanwhile queue a restart of it (which will want the dependency's lock
+    // while holding its own) and a batch over both.
+    const holding = b.batch(async () => delay(30));
+    await delay(5);
+    const restart = b.restart({ timeout: 0 });
+    const batch = e.runtime.batch([a, b], async () => delay(1));
+    await must(holding);
+    const outcome = await Promise.race([Promise.all([restart, batch]).then(() => 'done'), delay(5000).then(() => 'deadlock')]);
+    assert.equal(outcome, 'done');
+  });
+
   it('runtime.batch hands views in the order given', async () => {
     const a = await e.create();
     const b = await e.create();
