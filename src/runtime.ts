@@ -26,7 +26,7 @@ import type { OciRuntime } from './oci/oci-runtime.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.js';
 import { StateIndex } from './state/state-index.js';
 import type { StateStore } from './state/state-store.js';
-import { safe } from './util/safe.js';
+import { failAfter, safe } from './util/safe.js';
 import { logger } from './util/log.js';
 import type { ContainerCreateOptions } from './define/config.js';
 import { Pod } from './pod/pod.js';
@@ -95,7 +95,7 @@ export class Runtime {
           oci.open({ root: o.value.root, runRoot: o.value.runRoot }).orElse((e) => store.close().andThen(() => errAsync(e))),
         )
         .map(() => new Runtime(o.value, store, oci))
-        .andThen((rt) => rt.#afterOpen().map(() => rt));
+        .andThen((rt) => rt.#afterOpen().map(() => rt).orElse((e) => failAfter(e, () => oci.close().andThen(() => store.close()))));
     });
   }
 

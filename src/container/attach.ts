@@ -11,8 +11,8 @@ import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.j
 import type { OciAttachSession } from '../oci/oci-runtime.js';
 import { cleanupContainer } from './cleanup.js';
 import { prepareToStart } from './lifecycle.js';
-import { pathsOf, startInRuntime } from './runtime-ops.js';
-import { queueEvent, type CtrSession } from './session.js';
+import { startInRuntime } from './runtime-ops.js';
+import { pathsOf, queueEvent, type CtrSession } from './session.js';
 
 /** Options of `attach` / `startAndAttach`. */
 export interface AttachOptions {

@@ -19,7 +19,8 @@ export interface InternalCreateOptions {
   isInfra?: boolean;
 }
 
-function chooseName(ctx: EngineContext, requested: unknown): ResultAsync<string, LibpodError> {
+/** The requested name, or a generated `adjective_noun` free among containers and pods. */
+export function chooseName(ctx: EngineContext, requested: unknown): ResultAsync<string, LibpodError> {
   if (requested !== undefined) return okAsync(requested as string);
   return ResultAsync.combine([ctx.index.allContainers(), ctx.index.allPods()]).map(([ctrs, pods]) => {
     const taken = new Set([...ctrs.map((c) => c.name), ...pods.map((p) => p.name)]);

@@ -6,8 +6,7 @@
 import { okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import { logger } from '../util/log.js';
-import { pathsOf } from './runtime-ops.js';
-import { save, type CtrSession } from './session.js';
+import { pathsOf, save, type CtrSession } from './session.js';
 
 const log = logger('container:exec');
 

@@ -14,8 +14,7 @@ import type { AttachStreams, TerminalSize } from '../define/streams.js';
 import type { OciExecSession } from '../oci/oci-runtime.js';
 import type { OciSpec } from '../oci/oci-spec-types.js';
 import { execProcess } from './oci-spec.js';
-import { pathsOf } from './runtime-ops.js';
-import { queueEvent, save, type CtrSession } from './session.js';
+import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 
 /** Exit code of a command that could not be found (as shells and podman). */
 export const EXEC_NOT_FOUND = 127;

@@ -7,7 +7,7 @@ import type { LibpodError } from '../define/errors.js';
 import type { ContainerInspect, InspectMount } from '../define/inspect.js';
 import type { ContainerRecord } from '../define/records.js';
 import { dirSize } from './rootfs.js';
-import { pathsOf } from './runtime-ops.js';
+import { pathsOf } from './session.js';
 import type { CtrSession } from './session.js';
 
 function toDate(iso: string | undefined): Date | undefined {

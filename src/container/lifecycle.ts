@@ -10,14 +10,15 @@ import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import { parseSignal } from '../define/signals.js';
 import { allows, inState } from '../define/states.js';
-import { cleanupContainer, cleanupVerb, initAndStartAfterPrepare, reinitIfNeeded } from './cleanup.js';
+import { cleanupContainer, initAndStartAfterPrepare, reinitIfNeeded } from './cleanup.js';
 import { checkDependenciesRunning, startDependencies } from './dependencies.js';
 import { startInRuntime } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession } from './session.js';
 import { mountStorage } from './storage.js';
-import { applyExit } from './sync.js';
+import { applyExit, saveAndCleanup } from './sync.js';
 
-function improper(message: string): ResultAsync<never, LibpodError> {
+/** `CtrStateInvalid` with libpod's suffix. */
+export function improper(message: string): ResultAsync<never, LibpodError> {
   return errAsync(libpodError('CtrStateInvalid', `${message}: container state improper`));
 }
 
@@ -53,18 +54,28 @@ export function startVerb(s: CtrSession, recursive: boolean): ResultAsync<void, 
 export { prepareToStart };
 
 /**
- * Stops a created, running or paused container through the runtime and
- * records the exit, then runs the Cleanup path (libpod `stop` +
- * `waitForExitFileAndSync` + the exit command's cleanup).
+ * Stops the container through the runtime (its stop signal, SIGKILL after
+ * `timeout`; a paused one gets SIGKILL at once, it cannot handle signals) and
+ * records the exit as the user's (libpod `stop` + `waitForExitFileAndSync`).
  */
-export function stopInner(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
-  const signal = parseSignal(s.rec.config.stopSignal).unwrapOr(15);
-  const all = s.rec.config.network === 'host' && false;
-  return s.ctx.oci.stop(s.rec.id, { signal, timeout, all }).andThen((exit) => {
+export function stopAndRecord(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
+  const paused = s.rec.state.state === 'paused';
+  const signal = paused ? 9 : parseSignal(s.rec.config.stopSignal).unwrapOr(15);
+  return s.ctx.oci.stop(s.rec.id, { signal, timeout: paused ? 0 : timeout, all: false }).map((exit) => {
     s.rec.state.stoppedByUser = true;
     applyExit(s, exit);
+  });
+}
+
+/**
+ * Stops and records the exit, then runs the Cleanup path as an observed exit
+ * does (conmon's exit command in podman): a cleanup failure is logged, not
+ * returned, since the stop itself succeeded and is saved.
+ */
+export function stopInner(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
+  return stopAndRecord(s, timeout).andThen(() => {
     queueEvent(s, 'stop');
-    return save(s).andThen(() => cleanupVerb(s));
+    return saveAndCleanup(s);
   });
 }
 

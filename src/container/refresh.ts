@@ -12,7 +12,7 @@ import { stopExecSessions } from './exec-sessions.js';
 import { pauseVerb, stopInner, unpauseVerb } from './lifecycle.js';
 import { createInRuntime, startInRuntime } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession } from './session.js';
-import { mountStorage } from './storage.js';
+import { mountStorage, unmountStorage } from './storage.js';
 
 /**
  * libpod `resetState`: forget everything that lived in the runtime. Exited
@@ -42,6 +42,8 @@ export function refreshVerb(s: CtrSession): ResultAsync<void, LibpodError> {
     .andThen(() => stopExecSessions(s, s.rec.config.stopTimeout))
     .andThen(() => step(st.state === 'running', () => stopInner(s, s.rec.config.stopTimeout)))
     .andThen(() => cleanupContainer(s))
+    // User mounts too: resetState forgets the mount point, so nothing may stay mounted behind it.
+    .andThen(() => unmountStorage(s, true))
     .andThen(() => {
       resetState(st);
       queueEvent(s, 'refresh');

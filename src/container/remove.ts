@@ -12,8 +12,10 @@ import { cleanupContainer, sequenceAll } from './cleanup.js';
 import { reapExecSessions, stopExecSessions } from './exec-sessions.js';
 import { removeContainerDirs } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession } from './session.js';
-import { unmountStorage } from './storage.js';
-import { applyExit } from './sync.js';
+import { improper, stopAndRecord } from './lifecycle.js';
+import { logger } from '../util/log.js';
+
+const log = logger('container:remove');
 
 /** Options of `runtime.removeContainer`. */
 export interface RemoveContainerOptions {
@@ -23,10 +25,6 @@ export interface RemoveContainerOptions {
   timeout?: number;
   /** Also remove named volumes this container created implicitly, when no other container uses them. */
   removeVolumes?: boolean;
-}
-
-function improper(message: string): ResultAsync<never, LibpodError> {
-  return errAsync(libpodError('CtrStateInvalid', `${message}: container state improper`));
 }
 
 /** libpod `checkReadyForRemoval`. */
@@ -43,16 +41,9 @@ function checkReadyForRemoval(s: CtrSession): ResultAsync<void, LibpodError> {
   );
 }
 
-/** Stops the container for a forced removal (SIGKILL for a paused one, which cannot handle signals). */
+/** Stops the container for a forced removal (its stop signal; SIGKILL for a paused one). */
 function forceStop(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
-  const st = s.rec.state.state;
-  if (!inState(st, 'running', 'paused', 'created')) return okAsync(undefined);
-  const signal = 9;
-  const stop = st === 'paused' ? s.ctx.oci.stop(s.rec.id, { signal, timeout: 0, all: false }) : s.ctx.oci.stop(s.rec.id, { signal: 15, timeout, all: false });
-  return stop.map((exit) => {
-    s.rec.state.stoppedByUser = true;
-    applyExit(s, exit);
-  });
+  return inState(s.rec.state.state, 'running', 'paused', 'created') ? stopAndRecord(s, timeout) : okAsync(undefined);
 }
 
 /**
@@ -78,18 +69,23 @@ export function removeVerb(s: CtrSession, opts: RemoveContainerOptions): ResultA
     .andThen((wasState) => {
       // cleanupRuntime keys off stopped/created: put the pre-removal state back for it.
       s.rec.state.state = wasState;
+      // User mounts do not keep the storage of a container being removed.
       s.rec.state.mountCount = 0;
       // The last delete finds nothing in the normal case (cheap); after a crash between a create
       // and its save it removes the container the record never heard of.
-      return sequenceAll([() => cleanupContainer(s), () => unmountStorage(s, true), () => s.ctx.oci.delete(s.rec.id)]).orElse((e) => {
+      return sequenceAll([() => cleanupContainer(s), () => s.ctx.oci.delete(s.rec.id)]).orElse((e) => {
         s.rec.state.state = 'removing';
         return save(s).andThen(() => errAsync(e));
       });
     })
     .andThen(() => s.ctx.index.removeContainer(s.rec.id))
-    .andThen(() => removeContainerDirs(s))
-    .map(() => {
+    .andThen(() => {
       queueEvent(s, 'remove');
       s.ctx.locks.forget({ kind: 'container', id: s.rec.id });
+      // The record is gone, so the removal happened: a directory left behind is logged, as libpod does.
+      return removeContainerDirs(s).orElse((e) => {
+        log('container %s removed, but its directories were not: %s', s.rec.id, e.message);
+        return okAsync(undefined);
+      });
     });
 }

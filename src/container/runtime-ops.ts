@@ -12,16 +12,10 @@ import type { OciHook, OciSpec } from '../oci/oci-spec-types.js';
 import { logger } from '../util/log.js';
 import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
 import { generateSpec, readHostRlimits } from './oci-spec.js';
-import { containerPaths } from './paths.js';
-import { queueEvent, save, type CtrSession } from './session.js';
+import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 import { volumeMountsFor } from './storage.js';
 
 const log = logger('container:oci');
-
-/** Paths of the session's container. */
-export function pathsOf(s: CtrSession): ReturnType<typeof containerPaths> {
-  return containerPaths(s.ctx.root, s.ctx.runRoot, s.rec.id);
-}
 
 /** What a pod gives its containers: the infra's namespaces to join, and the infra's hostname (the pod's). */
 interface PodSetting {

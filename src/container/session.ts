@@ -10,6 +10,7 @@ import type { ContainerEventStatus, LibpodEvent } from '../define/events.js';
 import type { ContainerRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import type { HeldLocks } from '../locks/lock-manager.js';
+import { containerPaths, type ContainerPaths } from './paths.js';
 
 /** A container under its held lock. */
 export interface CtrSession {
@@ -19,6 +20,11 @@ export interface CtrSession {
   rec: ContainerRecord;
   /** Events to publish once the lock is released. */
   readonly pending: LibpodEvent[];
+}
+
+/** Paths of the session's container. */
+export function pathsOf(s: CtrSession): ContainerPaths {
+  return containerPaths(s.ctx.root, s.ctx.runRoot, s.rec.id);
 }
 
 /** Persists the session's record (libpod `save()`). */

@@ -16,13 +16,8 @@ import { attempt, libpodError, type LibpodError } from '../define/errors.js';
 import { inState } from '../define/states.js';
 import { acquireVolume, releaseVolume } from '../volume/volume-mounts.js';
 import { sequenceAll } from './cleanup.js';
-import { containerPaths } from './paths.js';
 import { mountOverlay, unmountOverlay } from './rootfs.js';
-import { save, type CtrSession } from './session.js';
-
-function pathsOf(s: CtrSession) {
-  return containerPaths(s.ctx.root, s.ctx.runRoot, s.rec.id);
-}
+import { pathsOf, save, type CtrSession } from './session.js';
 
 /** Mounts the root filesystem (overlay when configured); returns its path. */
 function mountRootfs(s: CtrSession): ResultAsync<string, LibpodError> {
@@ -73,8 +68,10 @@ export function unmountStorage(s: CtrSession, force: boolean): ResultAsync<void,
   const st = s.rec.state;
   if (!st.mountPoint) return okAsync(undefined);
   if (st.mountCount > 0 && !force) return okAsync(undefined);
-  const steps = [() => unmountRootfs(s), ...s.rec.config.volumes.map((v) => () => releaseVolume(s.ctx, v.name))];
-  return sequenceAll(steps).andThen(() => {
+  // Volumes are released only once the rootfs is unmounted: a failed unmount keeps mountPoint
+  // for a retry, which must not release the volumes a second time.
+  const releases = s.rec.config.volumes.map((v) => () => releaseVolume(s.ctx, v.name));
+  return unmountRootfs(s).andThen(() => sequenceAll(releases)).andThen(() => {
     delete st.mountPoint;
     st.mountCount = 0;
     return save(s);

@@ -46,6 +46,11 @@ export function syncContainer(s: CtrSession): ResultAsync<void, LibpodError> {
 /** Records an exit, saves it, then runs the Cleanup path (restart policy). */
 export function observeExit(s: CtrSession, exit: OciExitInfo): ResultAsync<void, LibpodError> {
   applyExit(s, exit);
+  return saveAndCleanup(s);
+}
+
+/** Saves a recorded exit, then runs the Cleanup path (see {@link runAutoCleanup}). */
+export function saveAndCleanup(s: CtrSession): ResultAsync<void, LibpodError> {
   return save(s).andThen(() => runAutoCleanup(s));
 }
 

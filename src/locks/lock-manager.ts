@@ -52,6 +52,8 @@ export function lockOrder(keys: readonly LockKey[]): LockKey[] {
 /** Per-runtime lock table. */
 export class LockManager {
   readonly #mutexes = new Map<string, Mutex>();
+  /** Locks of removed objects, dropped once nobody holds or waits for them. */
+  readonly #doomed = new Set<string>();
 
   #mutex(key: LockKey): Mutex {
     const s = keyString(key);
@@ -87,6 +89,7 @@ export class LockManager {
         return result.value;
       } finally {
         for (const release of releases.reverse()) release();
+        for (const k of ordered) this.#dropIfDoomed(keyString(k));
       }
     };
     return ResultAsync.fromPromise(run(), (e) => toLibpodError(e));
@@ -97,9 +100,22 @@ export class LockManager {
     return this.#mutexes.get(keyString(key))?.isLocked() ?? false;
   }
 
-  /** Forgets the lock of a removed object (only when free). */
+  /** Forgets the lock of a removed object: now if it is free, else once its holder and waiters are done. */
   forget(key: LockKey): void {
-    const m = this.#mutexes.get(keyString(key));
-    if (m && !m.isLocked()) this.#mutexes.delete(keyString(key));
+    this.#doomed.add(keyString(key));
+    this.#dropIfDoomed(keyString(key));
+  }
+
+  #dropIfDoomed(k: string): void {
+    if (!this.#doomed.has(k)) return;
+    const m = this.#mutexes.get(k);
+    if (m && m.isLocked()) return;
+    this.#mutexes.delete(k);
+    this.#doomed.delete(k);
+  }
+
+  /** How many locks the table holds (for tests: removed objects must not leave theirs). */
+  get size(): number {
+    return this.#mutexes.size;
   }
 }

@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { chooseName } from '../container/create.js';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import type { ContainerCreateOptions } from '../define/config.js';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
 import type { LibpodEvent } from '../define/events.js';
-import { generateId, generateName, shortId, validateName } from '../define/ids.js';
+import { generateId, shortId, validateName } from '../define/ids.js';
 import type { ContainerRecord, PodNamespace, PodRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import { createContainer } from '../container/create.js';
@@ -102,13 +103,6 @@ export function validatePodOptions(opts: unknown): PodSettings | LibpodError {
   return { ...(o.name === undefined ? {} : { name: o.name }), labels: { ...(o.labels ?? {}) }, infra, share };
 }
 
-function chooseName(ctx: EngineContext, requested: string | undefined): R<string> {
-  if (requested !== undefined) return okAsync(requested);
-  return ResultAsync.combine([ctx.index.allContainers(), ctx.index.allPods()]).map(([ctrs, pods]) => {
-    const taken = new Set([...ctrs.map((c) => c.name), ...pods.map((p) => p.name)]);
-    return generateName((n) => taken.has(n));
-  });
-}
 
 /** The host's catatonit, if installed. */
 export function findCatatonit(): string | undefined {
