@@ -119,7 +119,7 @@ export class Runtime {
           resetState(c.state);
           return index.saveContainer(c);
         }),
-        ...vols.map((v) => index.saveVolume({ ...v, mountCount: 0 })),
+        ...vols.filter((v) => v.mountCount > 0).map((v) => index.saveVolume({ ...v, mountCount: 0 })),
       ];
       return ResultAsync.combine(ops).map(() => {
         if (ctrs.length > 0) this.#publish([{ type: 'system', status: 'refresh', id: '', name: '', time: new Date(), attributes: {} }]);
@@ -217,17 +217,35 @@ export class Runtime {
   removeContainer(ctr: Container, opts: RemoveContainerOptions = {}): ResultAsync<void, LibpodError> {
     return safe(() => {
       if (!(ctr instanceof Container)) return errAsync(libpodError('InvalidArg', 'removeContainer needs a Container'));
-      if (typeof opts !== 'object' || opts === null) return errAsync(libpodError('InvalidArg', 'remove options must be an object'));
-      for (const k of Object.keys(opts)) {
-        if (!['force', 'timeout', 'removeVolumes'].includes(k)) return errAsync(libpodError('InvalidArg', `unknown remove option "${k}"`));
-      }
-      if (opts.timeout !== undefined && (!Number.isInteger(opts.timeout) || opts.timeout < 0)) {
-        return errAsync(libpodError('InvalidArg', `timeout must be a non-negative integer, got ${String(opts.timeout)}`));
-      }
-      return withContainer(this.#ctx, ctr.id, (s) => refuseInfraRemoval(s).andThen(() => removeVerb(s, opts)), syncContainer).mapErr((e) =>
-        e.code === 'CtrRemoved' ? libpodError('NoSuchCtr', `no container with ID ${ctr.id} found in database: no such container`, e) : e,
-      );
+      const bad = checkRemoveOptions(opts, 'container remove', ['force', 'removeVolumes']);
+      if (bad) return errAsync(bad);
+      let created: string[] = [];
+      return withContainer(
+        this.#ctx,
+        ctr.id,
+        (s) => {
+          created = s.rec.createdVolumes ?? [];
+          return refuseInfraRemoval(s).andThen(() => removeVerb(s, opts));
+        },
+        syncContainer,
+      )
+        .mapErr((e) => (e.code === 'CtrRemoved' ? libpodError('NoSuchCtr', `no container with ID ${ctr.id} found in database: no such container`, e) : e))
+        .andThen(() => (opts.removeVolumes ? this.#removeUnusedVolumes(created) : okAsync(undefined)));
     });
+  }
+
+  /** `removeVolumes`: the volumes a removed container created, when no other container uses them (outside its lock). */
+  #removeUnusedVolumes(names: readonly string[]): ResultAsync<void, LibpodError> {
+    return names.reduce<ResultAsync<void, LibpodError>>(
+      (acc, name) =>
+        acc.andThen(() =>
+          this.#ctx.index
+            .volumeUsers(name)
+            .andThen((users) => (users.length === 0 ? removeVolumeVerb(this.#ctx, name, {}) : okAsync(undefined)))
+            .orElse((e) => (e.code === 'NoSuchVolume' ? okAsync(undefined) : errAsync(e))),
+        ),
+      okAsync(undefined),
+    );
   }
 
   /**

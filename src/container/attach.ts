@@ -3,7 +3,7 @@
  * caller's streams to a created or running container's stdio.
  * @module
  */
-import { failAfter } from '../util/safe.js';
+import { failAfter, safe } from '../util/safe.js';
 import { errAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import { allows } from '../define/states.js';
@@ -57,7 +57,7 @@ export function startAndAttachVerb(s: CtrSession, streams: AttachStreams, opts: 
       startInRuntime(s)
         .map((): AttachHandle => {
           queueEvent(s, 'attach');
-          return { done: session.done };
+          return { done: safe(() => session.done) };
         })
         .orElse((e) => {
           session.close();

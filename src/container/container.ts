@@ -198,22 +198,25 @@ export class Container {
       (opts?.streams !== undefined ? checkStreams(opts.streams) : undefined) ??
       (opts?.workDir !== undefined && (typeof opts.workDir !== 'string' || !opts.workDir.startsWith('/')) ? libpodError('InvalidArg', 'exec workDir must be an absolute path') : undefined);
     if (bad) return errAsync(bad);
-    return this.#run((s) => execStart(s, cmd, opts ?? {})).andThen((started) => {
-      if (!('sessionId' in started)) return okAsync({ exitCode: started.exitCode });
-      return started.session.exited
-        .orElse((e) => this.#run((s) => execFinish(s, started.sessionId, -1)).andThen(() => errAsync(e)))
-        .andThen((code) =>
-          // The process ran: its exit code is the answer even if the container went away meanwhile.
-          this.#run((s) => execFinish(s, started.sessionId, code)).orElse(() => okAsync({ exitCode: code })),
-        );
-    });
+    // safe() around the whole chain: the later steps run after #run returned.
+    return safe(() =>
+      this.#run((s) => execStart(s, cmd, opts ?? {})).andThen((started) => {
+        if (!('sessionId' in started)) return okAsync({ exitCode: started.exitCode });
+        return started.session.exited
+          .orElse((e) => this.#run((s) => execFinish(s, started.sessionId, -1)).andThen(() => errAsync(e)))
+          .andThen((code) =>
+            // The process ran: its exit code is the answer even if the container went away meanwhile.
+            this.#run((s) => execFinish(s, started.sessionId, code)).orElse(() => okAsync({ exitCode: code })),
+          );
+      }),
+    );
   }
 
   /** Attaches to a created or running container; resolves when the attach ends. */
   attach(streams: AttachStreams, opts?: AttachOptions): ResultAsync<AttachEnd, LibpodError> {
     const bad = checkStreams(streams) ?? optionsObject(opts, ['detachKeys'], 'attach');
     if (bad) return errAsync(bad);
-    return this.#run((s) => attachVerb(s, streams, opts ?? {})).andThen((session) => session.done);
+    return safe(() => this.#run((s) => attachVerb(s, streams, opts ?? {})).andThen((session) => session.done));
   }
 
   /** Resizes the container's terminal. */
@@ -309,7 +312,7 @@ export class Container {
    * five results. A check that outlives `healthCheck.timeout` counts as failed (-1).
    */
   healthCheck(): ResultAsync<HealthCheckResult, LibpodError> {
-    return this.#run((s) => healthCheckCommand(s)).andThen(({ command, timeoutMs }) => {
+    return safe(() => this.#run((s) => healthCheckCommand(s)).andThen(({ command, timeoutMs }) => {
       const out = new PassThrough();
       let output = '';
       out.on('data', (d: Buffer) => (output += d.toString()));
@@ -323,7 +326,7 @@ export class Container {
         const exitCode = r === 'timeout' ? -1 : r.isOk() ? (r.value.exitCode === 0 ? 0 : 1) : r.error.code.startsWith('OCIRuntime') ? 1 : 125;
         return this.#run((s) => recordHealth(s, { start: start.toISOString(), end: new Date().toISOString(), exitCode, output }));
       });
-    });
+    }));
   }
 
   /** Checkpoints the running container (needs CRIU; otherwise `NotImplemented`). */

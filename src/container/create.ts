@@ -8,7 +8,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import type { ContainerConfig } from '../define/config.js';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import { generateId, generateName } from '../define/ids.js';
-import { initialContainerState, type ContainerRecord } from '../define/records.js';
+import { initialContainerState, type ContainerRecord, type VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import { createVolume, removeVolumeRecord } from '../volume/volume-create.js';
 import { volumeEvent } from '../volume/volume-events.js';
@@ -41,19 +41,16 @@ function resolvePod(ctx: EngineContext, config: ContainerConfig): ResultAsync<{ 
   return ctx.index.lookupPod(config.pod).map((pod) => ({ podId: pod.id, infraId: pod.infraContainerId }));
 }
 
-/** Creates missing named volumes; returns the names it created (to undo on failure). */
-function ensureVolumes(ctx: EngineContext, config: ContainerConfig): ResultAsync<string[], LibpodError> {
-  const created: string[] = [];
+/** Creates missing named volumes; returns those it created (to undo on failure, to announce on success). */
+function ensureVolumes(ctx: EngineContext, config: ContainerConfig): ResultAsync<VolumeRecord[], LibpodError> {
+  const created: VolumeRecord[] = [];
   return config.volumes
     .reduce<ResultAsync<void, LibpodError>>(
       (acc, v) =>
         acc.andThen(() =>
           ctx.index.getVolume(v.name).map(() => undefined).orElse((e) =>
             e.code === 'NoSuchVolume'
-              ? createVolume(ctx, { name: v.name }).map((vol) => {
-                  created.push(v.name);
-                  ctx.publish([volumeEvent(vol, 'create')]);
-                })
+              ? createVolume(ctx, { name: v.name }).map((vol) => void created.push(vol))
               : errAsync(e),
           ),
         ),
@@ -63,8 +60,8 @@ function ensureVolumes(ctx: EngineContext, config: ContainerConfig): ResultAsync
     .orElse((e) => undoVolumes(ctx, created).andThen(() => errAsync(e)));
 }
 
-function undoVolumes(ctx: EngineContext, names: readonly string[]): ResultAsync<void, LibpodError> {
-  return names.reduce<ResultAsync<void, LibpodError>>((acc, n) => acc.andThen(() => removeVolumeRecord(ctx, n).orElse(() => okAsync(undefined))), okAsync(undefined));
+function undoVolumes(ctx: EngineContext, vols: readonly VolumeRecord[]): ResultAsync<void, LibpodError> {
+  return vols.reduce<ResultAsync<void, LibpodError>>((acc, v) => acc.andThen(() => removeVolumeRecord(ctx, v.name).orElse(() => okAsync(undefined))), okAsync(undefined));
 }
 
 /** Validates the options and adds the container; resolves to its record. */
@@ -90,11 +87,16 @@ export function createContainer(ctx: EngineContext, opts: unknown, internal: Int
             dependencyIds,
             ...(pod.podId ? { podId: pod.podId } : {}),
             ...(internal.isInfra ? { isInfra: true } : {}),
+            ...(createdVolumes.length > 0 ? { createdVolumes: createdVolumes.map((v) => v.name) } : {}),
             state: initialContainerState(),
           };
           return ctx.index
             .addContainer(rec)
-            .map(() => rec)
+            .map(() => {
+              // Announced only now that the container that made them exists (a failed create removes them).
+              ctx.publish(createdVolumes.map((v) => volumeEvent(v, 'create')));
+              return rec;
+            })
             .orElse((e) => undoVolumes(ctx, createdVolumes).andThen(() => errAsync(e)));
         });
       }),

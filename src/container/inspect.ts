@@ -7,6 +7,7 @@ import type { LibpodError } from '../define/errors.js';
 import type { ContainerInspect, InspectMount } from '../define/inspect.js';
 import type { ContainerRecord } from '../define/records.js';
 import { dirSize } from './rootfs.js';
+import { volumeMountsFor } from './storage.js';
 import { pathsOf } from './session.js';
 import type { CtrSession } from './session.js';
 
@@ -36,8 +37,8 @@ export function inspectVerb(s: CtrSession, opts: { size?: boolean } = {}): Resul
   const { rec } = s;
   const st = rec.state;
   const paths = pathsOf(s);
-  return s.ctx.index.allVolumes().andThen((vols) => {
-    const volumeDirs = new Map(vols.map((v) => [v.name, v.mountPoint]));
+  return volumeMountsFor(s).andThen((vols) => {
+    const volumeDirs = new Map(rec.config.volumes.map((v, i) => [v.name, vols[i]?.source ?? v.name]));
     const base: ContainerInspect = {
       id: rec.id,
       name: rec.name,

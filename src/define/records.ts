@@ -107,6 +107,8 @@ export interface ContainerRecord {
   podId?: string;
   /** Whether this is its pod's infra container. */
   isInfra?: boolean;
+  /** Named volumes that creating this container created (removed with it when `removeVolumes` is set and unused). */
+  createdVolumes?: string[];
   state: ContainerStateRecord;
 }
 

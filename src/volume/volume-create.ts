@@ -3,6 +3,7 @@
  * driver keeps data in `<root>/volumes/<name>/_data`, as podman does).
  * @module
  */
+import { failAfter } from '../util/safe.js';
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
@@ -113,7 +114,7 @@ export function createVolume(ctx: EngineContext, opts: VolumeCreateOptions & { n
     }, 'Internal', `creating directory of volume ${rec.name}`)
       .andThen(() => ctx.index.addVolume(rec))
       .map(() => rec)
-      .orElse((e) => (e.code === 'VolumeExists' ? errAsync(e) : dropVolumeDir(ctx.root, rec.name).andThen(() => errAsync(e)))),
+      .orElse((e) => (e.code === 'VolumeExists' ? errAsync(e) : failAfter(e, () => dropVolumeDir(ctx.root, rec.name)))),
   );
 }
 

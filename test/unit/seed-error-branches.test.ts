@@ -105,3 +105,39 @@ describe('recovery from a crash between a runtime create and its save', () => {
     assert.equal(e.fake.stateOf(c.id), undefined);
   });
 });
+
+describe('volumes a container creates', () => {
+  let e: FakeEngine;
+  beforeEach(async () => {
+    e = await fakeEngine();
+  });
+  afterEach(async () => {
+    await e.dispose();
+  });
+
+  it('are announced once the container exists, and removed with removeVolumes when unused', async () => {
+    const a = await e.create({ volumes: [{ name: 'made', dest: '/data' }] });
+    const b = await e.create({ volumes: [{ name: 'made', dest: '/data' }, { name: 'other', dest: '/other' }] });
+    const created = await must(e.runtime.readEvents({ filter: { type: 'volume', status: 'create' } }));
+    assert.deepEqual(created.map((ev) => ev.name), ['made', 'other']);
+    await must(e.runtime.removeContainer(a, { removeVolumes: true }));
+    assert.ok((await e.runtime.lookupVolume('made')).isOk(), 'still used by b');
+    await must(e.runtime.removeContainer(b, { removeVolumes: true }));
+    assert.equal((await mustFail(e.runtime.lookupVolume('other'))).code, 'NoSuchVolume');
+    assert.ok((await e.runtime.lookupVolume('made')).isOk(), 'b did not create it: kept');
+  });
+
+  it('a failed create removes the volumes it made and announces none', async () => {
+    await e.create({ name: 'taken' });
+    // The name clash is found when the record is added, after the volume was made.
+    const err = await mustFail(e.runtime.newContainer({ rootfs: e.rootfs, command: ['x'], name: 'taken', volumes: [{ name: 'tmpvol', dest: '/d' }] }));
+    assert.equal(err.code, 'CtrExists');
+    assert.equal((await mustFail(e.runtime.lookupVolume('tmpvol'))).code, 'NoSuchVolume');
+    assert.equal((await must(e.runtime.readEvents({ filter: { type: 'volume' } }))).length, 0);
+  });
+
+  it('removeVolumes must be a boolean', async () => {
+    const c = await e.create();
+    assert.equal((await mustFail(e.runtime.removeContainer(c, { removeVolumes: 'yes' as never }))).code, 'InvalidArg');
+  });
+});
