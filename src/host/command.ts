@@ -6,7 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { libpodError, type ErrorCode, type LibpodError } from '../define/errors.js';
+import { libpodError, toLibpodError, type ErrorCode, type LibpodError } from '../define/errors.js';
 
 /** What a finished command printed and returned. */
 export interface CommandOutput {
@@ -41,8 +41,12 @@ export function runCommand(file: string, args: readonly string[], opts: RunComma
         [...args],
         { env: opts.env ?? process.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
         (error, stdout, stderr) => {
-          if (error && (error as NodeJS.ErrnoException).code === 'ENOENT' && typeof (error as NodeJS.ErrnoException).code === 'string') {
+          if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
             reject(libpodError(opts.notFoundCode ?? 'OCIRuntimeNotFound', `${file}: executable not found`, error));
+            return;
+          }
+          if (error && (error as NodeJS.ErrnoException).code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+            reject(libpodError('Internal', `${file} ${args.join(' ')}: output larger than 64 MiB`, error));
             return;
           }
           if (error && error.killed) {
@@ -55,9 +59,10 @@ export function runCommand(file: string, args: readonly string[], opts: RunComma
       );
       // a command that exits without reading its input makes the write fail (EPIPE): not our error
       child.stdin?.on('error', () => undefined);
-      if (opts.input !== undefined) child.stdin?.end(opts.input);
+      // No input: close stdin at once, so a command that reads it sees EOF instead of waiting for the timeout.
+      child.stdin?.end(opts.input);
     }),
-    (e) => (e instanceof Error && 'code' in e && typeof (e as LibpodError).code === 'string' && e.name === 'LibpodError' ? (e as LibpodError) : libpodError('Internal', `${file}: ${String(e)}`, e)),
+    (e) => toLibpodError(e, 'Internal', file),
   );
 }
 

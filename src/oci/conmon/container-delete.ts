@@ -31,6 +31,8 @@ export function deleteContainer(ctx: ConmonContext, id: string): ResultAsync<voi
         });
         await removeConmonFiles(ctx, id, await bundleOf(ctx, id));
         ctx.bundles.delete(id);
+        // Exec sessions die with their container: forget their pids too.
+        for (const key of ctx.execPids.keys()) if (key.startsWith(`${id}/`)) ctx.execPids.delete(key);
       })(),
       (e) => toLibpodError(e, 'Internal', `removing runtime files of container ${id}`),
     ),
