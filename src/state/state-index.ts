@@ -8,7 +8,7 @@
 import { err, errAsync, ok, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord, PodRecord, RecordKind, RecordMap, VolumeRecord } from '../define/records.js';
-import { validateName } from '../define/ids.js';
+import { validateName, FULL_ID_PATTERN } from '../define/ids.js';
 import type { StateStore, StateWriteOp } from './state-store.js';
 import {
   checkContainerShape,
@@ -133,6 +133,12 @@ export class StateIndex {
    */
   lookupContainer(idOrNameOrPrefix: string): R<ContainerRecord> {
     if (typeof idOrNameOrPrefix !== 'string' || idOrNameOrPrefix.length === 0) return errAsync(emptyKey('container name or ID'));
+    // A full id is one read; only names and prefixes need the whole list.
+    const direct = FULL_ID_PATTERN.test(idOrNameOrPrefix) ? this.store.get('container', idOrNameOrPrefix) : okAsync(undefined);
+    return direct.andThen((hit) => (hit ? okAsync(hit) : this.#lookupContainerByScan(idOrNameOrPrefix)));
+  }
+
+  #lookupContainerByScan(idOrNameOrPrefix: string): R<ContainerRecord> {
     return this.store.list('container').andThen((ctrs) => {
       const found = resolveLookup(idOrNameOrPrefix, ctrs, 'container');
       if (found.isErr()) return errAsync(found.error);
