@@ -362,6 +362,13 @@ describe('FakeOciRuntime: failures and checkpoint', () => {
     assert.equal((await expectOk(fake.status(id))).status, 'running');
   });
 
+  it('failNext takes the engine verbs as aliases and refuses unknown operations', async () => {
+    assert.ok(fake.failNext('init').isOk());
+    await expectErr(fake.create(request()), 'OCIRuntime');
+    assert.ok(fake.failNext('exec').isOk());
+    assert.equal((fake.failNext('bogus' as never) as ReturnType<typeof fake.failNext>).isErr(), true);
+  });
+
   it('checkpoint writes an image and ends the process with 0; restore is create+start', async () => {
     fake.onStart(() => ({ ignoreSignals: ['SIGUSR1'] }));
     const id = await running();

@@ -10,7 +10,15 @@ import { safe } from '../../util/safe.js';
 import { logger } from '../../util/log.js';
 import type { OciExitInfo } from '../oci-runtime.js';
 import type { FakeContainer } from './fake-container.js';
-import type { FakeOperation } from './fake-types.js';
+import { FAKE_OPERATION_ALIASES, type FakeOperation, type FakeOperationAlias } from './fake-types.js';
+
+/** Every operation `failNext` can fail (a record, so the compiler checks it names them all). */
+const OPERATION_SET: Record<FakeOperation, true> = {
+  open: true, close: true, create: true, start: true, kill: true, stop: true, pause: true, unpause: true, delete: true,
+  status: true, exitStatus: true, waitExit: true, attach: true, resize: true, execute: true, execAlive: true,
+  execStop: true, execCleanup: true, execResize: true, checkpoint: true,
+};
+export const FAKE_OPERATIONS = Object.keys(OPERATION_SET) as readonly FakeOperation[];
 
 const log = logger('oci:fake');
 
@@ -57,10 +65,15 @@ export class FakeRuntimeCore {
    * `OCIRuntime` "injected failure"). Calls queue up: two `failNext('start')`
    * fail the next two starts.
    */
-  failNext(operation: FakeOperation, error?: LibpodError): void {
-    const queue = this.failures.get(operation) ?? [];
-    queue.push(error ?? libpodError('OCIRuntime', `fake runtime: injected failure of ${operation}`));
-    this.failures.set(operation, queue);
+  failNext(operation: FakeOperation | FakeOperationAlias, error?: LibpodError): Result<void, LibpodError> {
+    const op: string = (FAKE_OPERATION_ALIASES as Record<string, FakeOperation>)[operation] ?? operation;
+    if (!FAKE_OPERATIONS.includes(op as FakeOperation)) {
+      return err(libpodError('InvalidArg', `fake runtime: unknown operation "${String(operation)}" (one of ${FAKE_OPERATIONS.join(', ')})`));
+    }
+    const queue = this.failures.get(op as FakeOperation) ?? [];
+    queue.push(error ?? libpodError('OCIRuntime', `fake runtime: injected failure of ${op}`));
+    this.failures.set(op as FakeOperation, queue);
+    return ok(undefined);
   }
 
   /** Runs `fn` for `op` unless a failure was injected; throws and rejections become Errs. */

@@ -13,6 +13,19 @@ export type FakeContainerState = 'created' | 'running' | 'paused' | 'stopped';
 /** An operation of the OciRuntime interface, as named for {@link FakeOciRuntime.failNext}. */
 export type FakeOperation = Exclude<keyof OciRuntime, 'name' | 'features' | 'watchExits'>;
 
+/** Names of the engine verbs (and libpod's) that map to one runtime operation, accepted by `failNext`. */
+export const FAKE_OPERATION_ALIASES = {
+  init: 'create',
+  restore: 'create',
+  exec: 'execute',
+  remove: 'delete',
+  resume: 'unpause',
+  attachResize: 'resize',
+} as const satisfies Record<string, FakeOperation>;
+
+/** An alias of a {@link FakeOperation}. */
+export type FakeOperationAlias = keyof typeof FAKE_OPERATION_ALIASES;
+
 /** What an exec handler is told about the process to run. */
 export interface FakeExecRequest {
   /** Container id. */
