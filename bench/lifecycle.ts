@@ -18,7 +18,7 @@ import { makeTestRoots } from '../test/e2e/support/leaks.js';
 import { benchLibpod } from './libpod.js';
 import { formatTable, median } from './measure.js';
 import { benchPodman, installPodman, podmanAvailable } from './podman.js';
-import { buildBusyboxRootfs } from './rootfs.js';
+import { buildBusyboxRootfs } from '../test/fixtures/busybox-rootfs.js';
 import { benchRunc } from './runc-baseline.js';
 
 const USAGE = 'usage: tsx bench/lifecycle.ts [--iterations N] [--install-podman]';

@@ -8,20 +8,12 @@
  * the same network namespace and hostname, talk over the pod's loopback,
  * read the pod's status, stop it, remove it with its containers.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { busyboxRootfs } from './busybox-rootfs.js';
 import { Runtime, type Container } from '../src/index.js';
-
-/** A throwaway root filesystem: busybox-static and the applets used below. */
-function busyboxRootfs(dir: string): string {
-  const rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-  for (const applet of ['sh', 'echo', 'sleep', 'cat', 'nc', 'readlink', 'hostname']) symlinkSync('busybox', join(rootfs, 'bin', applet));
-  return rootfs;
-}
 
 /** Runs a shell snippet in a container; resolves to what it printed. */
 async function sh(ctr: Container, script: string): Promise<string> {

@@ -5,20 +5,12 @@
  *
  * Create, start, exec, read logs, stop, inspect, read events, remove.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { busyboxRootfs } from './busybox-rootfs.js';
 import { Runtime } from '../src/index.js';
-
-/** A throwaway root filesystem: busybox-static and a few applet links. */
-function busyboxRootfs(dir: string): string {
-  const rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-  for (const applet of ['sh', 'echo', 'sleep', 'cat', 'ls', 'true', 'hostname', 'id']) symlinkSync('busybox', join(rootfs, 'bin', applet));
-  return rootfs;
-}
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'libpod-ts-quickstart-'));
