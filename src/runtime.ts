@@ -11,11 +11,10 @@ import { createContainer } from './container/create.js';
 import { removeVerb, type RemoveContainerOptions } from './container/remove.js';
 import { resetState } from './container/refresh.js';
 import { withContainer, withContainers } from './container/session.js';
-import { syncContainer } from './container/sync.js';
+import { syncContainer, syncedRecord } from './container/sync.js';
 import { attempt, libpodError, type LibpodError } from './define/errors.js';
 import type { LibpodEvent, ReadEventsOptions } from './define/events.js';
 import type { ContainerRecord } from './define/records.js';
-import { inState } from './define/states.js';
 import { checkFilter, matchesFilter, type ContainerFilter } from './container/container-filter.js';
 import { makeDirs, makeOci, makeStore } from './runtime-backends.js';
 import type { EngineContext } from './engine/context.js';
@@ -190,7 +189,7 @@ export class Runtime {
       const podId = filter.pod === undefined ? okAsync<string | undefined, LibpodError>(undefined) : this.#ctx.index.lookupPod(filter.pod).map((p) => p.id);
       return podId.andThen((pid) =>
         this.#ctx.index.allContainers().andThen((recs) =>
-          ResultAsync.combine(recs.map((r) => this.#synced(r))).map((synced) =>
+          ResultAsync.combine(recs.map((r) => syncedRecord(this.#ctx, r))).map((synced) =>
             synced
               .filter((r): r is ContainerRecord => r !== undefined)
               .filter((r) => matchesFilter(r, filter, pid))
@@ -200,14 +199,6 @@ export class Runtime {
         ),
       );
     });
-  }
-
-  /** The record after a sync (running/paused ones only); undefined when removed meanwhile. */
-  #synced(rec: ContainerRecord): ResultAsync<ContainerRecord | undefined, LibpodError> {
-    if (!inState(rec.state.state, 'running', 'paused')) return okAsync(rec);
-    return withContainer(this.#ctx, rec.id, (s) => okAsync<ContainerRecord | undefined, LibpodError>(s.rec), syncContainer).orElse((e) =>
-      e.code === 'CtrRemoved' ? okAsync(undefined) : errAsync(e),
-    );
   }
 
   /**

@@ -5,13 +5,15 @@
  * podman do.
  * @module
  */
-import { okAsync, type ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { LibpodError } from '../define/errors.js';
 import { inState } from '../define/states.js';
 import type { OciExitInfo } from '../oci/oci-runtime.js';
 import { logger } from '../util/log.js';
 import { cleanupAfterExit } from './cleanup.js';
-import { queueEvent, save, type CtrSession } from './session.js';
+import type { ContainerRecord } from '../define/records.js';
+import type { EngineContext } from '../engine/context.js';
+import { queueEvent, save, withContainer, type CtrSession } from './session.js';
 
 const log = logger('container:sync');
 
@@ -64,6 +66,18 @@ function runAutoCleanup(s: CtrSession): ResultAsync<void, LibpodError> {
     log('cleanup of %s after its exit failed: %s', s.rec.id, e.message);
     return okAsync(undefined);
   });
+}
+
+/**
+ * A record as it stands after a sync (only running and paused containers can
+ * have changed), taken under the container's lock; `undefined` when the
+ * container was removed meanwhile.
+ */
+export function syncedRecord(ctx: EngineContext, rec: ContainerRecord): ResultAsync<ContainerRecord | undefined, LibpodError> {
+  if (!inState(rec.state.state, 'running', 'paused')) return okAsync(rec);
+  return withContainer(ctx, rec.id, (s) => okAsync<ContainerRecord | undefined, LibpodError>(s.rec), syncContainer).orElse((e) =>
+    e.code === 'CtrRemoved' ? okAsync(undefined) : errAsync(e),
+  );
 }
 
 /**

@@ -10,8 +10,7 @@ import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord, PodNamespace, PodRecord } from '../define/records.js';
 import { inState, type ContainerState } from '../define/states.js';
 import type { EngineContext } from '../engine/context.js';
-import { withContainer } from '../container/session.js';
-import { syncContainer } from '../container/sync.js';
+import { syncedRecord } from '../container/sync.js';
 
 type R<T> = ResultAsync<T, LibpodError>;
 
@@ -100,10 +99,8 @@ export function podStateOf(states: readonly ContainerState[]): PodState {
  * meanwhile resolves to `undefined`.
  */
 export function syncedMember(ctx: EngineContext, rec: ContainerRecord): R<ContainerRecord | undefined> {
-  if (!inState(rec.state.state, 'running', 'paused')) return okAsync(rec);
-  return withContainer(ctx, rec.id, (s) => okAsync<ContainerRecord | undefined, LibpodError>(s.rec), syncContainer).orElse((e) =>
-    e.code === 'CtrRemoved' ? okAsync(undefined) : okAsync(rec),
-  );
+  // A status must not fail for one member's sync error: that member shows its last saved state.
+  return syncedRecord(ctx, rec).orElse(() => okAsync(rec));
 }
 
 /** The pod's members, synced, oldest first. */
