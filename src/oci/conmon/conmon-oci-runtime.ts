@@ -46,7 +46,7 @@ import { deleteContainer } from './container-delete.js';
 import { resizeTerminal } from './ctl-fifo.js';
 import { execAlive, execCleanup, execResize, execStop } from './exec-control.js';
 import { executeProcess } from './exec-session.js';
-import { DirWatcher, isExitFileName } from './exit-files.js';
+import { DirWatcher, isExitFileName, readExitFile } from './exit-files.js';
 import { Layout } from './layout.js';
 import { RuncCli } from './runc-cli.js';
 import type { ConmonContext } from './runtime-context.js';
@@ -139,8 +139,9 @@ export class ConmonOciRuntime implements OciRuntime {
 
   private onExitEvent(ctx: ConmonContext, name: string): void {
     if (!isExitFileName(name) || this.listeners.size === 0) return;
-    // Only real, present exit files (not conmon's temp names, not our own removals).
-    void exitInfo(ctx, name).then(
+    // Only real, present exit files (not conmon's temp names, not our own removals). Reading the
+    // code, the bundle and the OOM marker is left to the listener's own exitStatus call.
+    void readExitFile(ctx.layout.exitsDir, name).then(
       (info) => {
         if (!info) return;
         for (const fn of [...this.listeners]) {
