@@ -30,7 +30,8 @@ import { logger } from './util/log.js';
 import type { ContainerCreateOptions } from './define/config.js';
 import { Pod } from './pod/pod.js';
 import { createPod, podCreatedEvents, type PodCreateOptions } from './pod/pod-create.js';
-import { checkRemoveOptions, refuseInfraRemoval, removePodVerb, type RemovePodOptions } from './pod/pod-remove.js';
+import { refuseInfraRemoval, removePodVerb, type RemovePodOptions } from './pod/pod-remove.js';
+import { checkTimeoutOptions } from './util/options.js';
 import { withPod } from './pod/pod-session.js';
 import { checkPodFilter, listPods, type PodFilter } from './pod/pod-status.js';
 import { pruneContainersVerb, prunePodsVerb } from './pod/prune.js';
@@ -208,7 +209,7 @@ export class Runtime {
   removeContainer(ctr: Container, opts: RemoveContainerOptions = {}): ResultAsync<void, LibpodError> {
     return safe(() => {
       if (!(ctr instanceof Container)) return errAsync(libpodError('InvalidArg', 'removeContainer needs a Container'));
-      const bad = checkRemoveOptions(opts, 'container remove', ['force', 'removeVolumes']);
+      const bad = checkTimeoutOptions(opts, 'container remove', ['force', 'removeVolumes']);
       if (bad) return errAsync(bad);
       let created: string[] = [];
       return withContainer(
@@ -307,7 +308,7 @@ export class Runtime {
   removePod(pod: Pod, opts: RemovePodOptions = {}): ResultAsync<void, LibpodError> {
     return safe(() => {
       if (!(pod instanceof Pod)) return errAsync(libpodError('InvalidArg', 'removePod needs a Pod'));
-      const bad = checkRemoveOptions(opts, 'pod remove');
+      const bad = checkTimeoutOptions(opts, 'pod remove', ['force']);
       if (bad) return errAsync(bad);
       return withPod(this.#ctx, pod.id, (p) => removePodVerb(p, opts)).mapErr((e) =>
         e.code === 'PodRemoved' ? libpodError('NoSuchPod', `no pod with ID ${pod.id} found in database: no such pod`, e) : e,
@@ -345,7 +346,7 @@ export class Runtime {
   removeVolume(vol: Volume, opts: RemoveVolumeOptions = {}): ResultAsync<void, LibpodError> {
     return this.#guarded(() => {
       if (!(vol instanceof Volume)) return errAsync(libpodError('InvalidArg', 'removeVolume needs a Volume'));
-      const bad = checkRemoveOptions(opts, 'volume remove');
+      const bad = checkTimeoutOptions(opts, 'volume remove', ['force']);
       if (bad) return errAsync(bad);
       return removeVolumeVerb(this.#ctx, vol.name, opts);
     });

@@ -14,6 +14,7 @@ import { parseSignal, type Signal } from '../define/signals.js';
 import { isContainerState, type ContainerState } from '../define/states.js';
 import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.js';
 import type { EngineContext } from '../engine/context.js';
+import { checkTimeoutOptions } from '../util/options.js';
 import { failAfter, safe } from '../util/safe.js';
 import { HeldAccess, LockingAccess, type ContainerAccess } from './access.js';
 import { exportRootfs } from './archive.js';
@@ -143,7 +144,7 @@ export class Container {
 
   /** Stops the container: stop signal, then SIGKILL after `timeout` seconds (default: its stopTimeout; 0 = at once). */
   stop(opts?: { timeout?: number }): ResultAsync<void, LibpodError> {
-    const bad = optionsObject(opts, ['timeout'], 'stop') ?? checkCount(opts?.timeout, 'timeout').match(() => undefined, (e) => e);
+    const bad = checkTimeoutOptions(opts, 'stop');
     if (bad) return errAsync(bad);
     return this.#run((s) => stopVerb(s, opts?.timeout));
   }
@@ -167,7 +168,7 @@ export class Container {
 
   /** Stops (when running) and starts again. */
   restart(opts?: { timeout?: number }): ResultAsync<void, LibpodError> {
-    const bad = optionsObject(opts, ['timeout'], 'restart') ?? checkCount(opts?.timeout, 'timeout').match(() => undefined, (e) => e);
+    const bad = checkTimeoutOptions(opts, 'restart');
     if (bad) return errAsync(bad);
     return this.#run((s) => restartVerb(s, opts?.timeout));
   }

@@ -95,18 +95,3 @@ export function refuseInfraRemoval(s: CtrSession): R<void> {
   );
 }
 
-/** `InvalidArg` for remove options that are not `{ force?: boolean, timeout?: non-negative integer }`. */
-export function checkRemoveOptions(opts: unknown, what: string, booleans: readonly string[] = ['force']): LibpodError | undefined {
-  if (opts === undefined) return undefined;
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return libpodError('InvalidArg', `${what} options must be an object`);
-  for (const k of Object.keys(opts)) if (k !== 'timeout' && !booleans.includes(k)) return libpodError('InvalidArg', `unknown ${what} option "${k}"`);
-  const { timeout } = opts as RemovePodOptions;
-  for (const k of booleans) {
-    const v = (opts as Record<string, unknown>)[k];
-    if (v !== undefined && typeof v !== 'boolean') return libpodError('InvalidArg', `${k} must be a boolean`);
-  }
-  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0)) {
-    return libpodError('InvalidArg', `timeout must be a non-negative integer, got ${String(timeout)}`);
-  }
-  return undefined;
-}

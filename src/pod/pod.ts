@@ -5,8 +5,9 @@
  * `PodRemoved`.
  * @module
  */
+import { checkTimeoutOptions } from '../util/options.js';
 import { errAsync, ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import type { LibpodError } from '../define/errors.js';
 import type { PodNamespace, PodRecord } from '../define/records.js';
 import { parseSignal, type Signal } from '../define/signals.js';
 import type { EngineContext } from '../engine/context.js';
@@ -16,22 +17,10 @@ import { withPod, type PodSession } from './pod-session.js';
 import { inspectOf, statusOf, syncedMembers, type PodInspect, type PodStatus } from './pod-status.js';
 import { podKillVerb, podPauseVerb, podRestartVerb, podStartVerb, podStopVerb, podUnpauseVerb } from './pod-verbs.js';
 
-
 /** Options of `pod.stop()` and `pod.restart()`. */
 export interface PodStopOptions {
   /** Seconds each member's stop waits before SIGKILL (default: each container's stopTimeout); 0 = SIGKILL at once. */
   timeout?: number;
-}
-
-function checkStopOptions(opts: unknown, what: string): LibpodError | undefined {
-  if (opts === undefined) return undefined;
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return libpodError('InvalidArg', `${what} options must be an object`);
-  for (const k of Object.keys(opts)) if (k !== 'timeout') return libpodError('InvalidArg', `unknown ${what} option "${k}"`);
-  const t = (opts as PodStopOptions).timeout;
-  if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 0)) {
-    return libpodError('InvalidArg', `timeout must be a non-negative integer, got ${String(t)}`);
-  }
-  return undefined;
 }
 
 /**
@@ -91,7 +80,7 @@ export class Pod {
 
   /** Stops every running member, then the infra container. */
   stop(opts?: PodStopOptions): ResultAsync<void, LibpodError> {
-    const bad = checkStopOptions(opts, 'stop');
+    const bad = checkTimeoutOptions(opts, 'stop');
     if (bad) return errAsync(bad);
     return this.#run((p) => podStopVerb(p, opts?.timeout));
   }
@@ -115,7 +104,7 @@ export class Pod {
 
   /** Stops the pod, then starts it again (paused members are left alone). */
   restart(opts?: PodStopOptions): ResultAsync<void, LibpodError> {
-    const bad = checkStopOptions(opts, 'restart');
+    const bad = checkTimeoutOptions(opts, 'restart');
     if (bad) return errAsync(bad);
     return this.#run((p) => podRestartVerb(p, opts?.timeout));
   }
