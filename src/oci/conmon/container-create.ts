@@ -13,9 +13,8 @@ import { delay } from './pids.js';
 import type { OciCreateRequest, OciCreateResult } from '../oci-runtime.js';
 import { createConmonArgs } from './conmon-args.js';
 import { launchConmon, type ConmonLaunch } from './conmon-launch.js';
-import { readOciLog } from './oci-log.js';
+import { conmonFailure } from './conmon-failure.js';
 import { readPidFile } from './pids.js';
-import { ociRuntimeError } from './runc-cli.js';
 import { nameError, rememberBundle, type ConmonContext } from './runtime-context.js';
 
 const log = logger('oci:conmon');
@@ -36,34 +35,13 @@ export async function removeConmonFiles(ctx: ConmonContext, id: string, bundlePa
   await Promise.all(paths.map((p) => rm(p, { recursive: true, force: true })));
 }
 
-/** Says why crun failed when the failure is about cgroups on a hybrid host. */
-function crunHint(ctx: ConmonContext, e: LibpodError): LibpodError {
-  if (ctx.runtimeName !== 'crun' || !/cgroup/i.test(e.message)) return e;
-  return libpodError('OCIRuntime', `${e.message} (crun does not work on hybrid cgroup v1/v2 hosts such as this one; use runc)`, e);
-}
 
-/** Turns the sync outcome into an error after a failed create. */
-async function createFailure(ctx: ConmonContext, id: string, launch: ConmonLaunch, message: string | undefined): Promise<LibpodError> {
-  if (message !== undefined) {
-    const fromLog = await readOciLog(ctx.layout.ociLog(id));
-    return crunHint(ctx, ociRuntimeError(ctx.runtimeName, fromLog ?? message));
-  }
-  const first = await Promise.race([launch.firstExit, delay(2_000)]);
-  if (first?.error) {
-    const code = (first.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'OCIRuntimeNotFound' : 'OCIRuntime';
-    return libpodError(code, `cannot run conmon ${ctx.conmonPath}: ${first.error.message}`, first.error);
-  }
-  const fromLog = await readOciLog(ctx.layout.ociLog(id));
-  if (fromLog !== undefined) return crunHint(ctx, ociRuntimeError(ctx.runtimeName, fromLog));
-  const stderr = launch.stderr();
-  return libpodError('OCIRuntime', `container create failed (no logs from conmon)${stderr ? `: ${stderr}` : ''}`);
-}
 
 async function handshake(ctx: ConmonContext, req: OciCreateRequest, launch: ConmonLaunch): Promise<OciCreateResult> {
   launch.sendStart();
   const msg = await launch.sync.next(CREATE_TIMEOUT_MS);
   if (msg === undefined || msg.data < 0) {
-    const failure = await createFailure(ctx, req.id, launch, msg?.message ?? (msg ? 'container create failed' : undefined));
+    const failure = await conmonFailure(ctx, launch, ctx.layout.ociLog(req.id), msg?.message ?? (msg ? 'container create failed' : undefined), 'container create');
     launch.release();
     const cleanup = await ctx.runc.delete(req.id);
     throw cleanup.isErr() ? failure.withRelated(cleanup.error) : failure;

@@ -18,7 +18,6 @@ import { err, errAsync, ok, ResultAsync, type Result } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import type { AttachEnd } from '../../define/streams.js';
 import { logger } from '../../util/log.js';
-import { delay } from './pids.js';
 import type { OciExecRequest, OciExecSession } from '../oci-runtime.js';
 import { createAttachPump, parseDetachKeys, type AttachPump } from './attach-copy.js';
 import { connectAttach } from './attach-socket.js';
@@ -28,8 +27,7 @@ import { resizeTerminal } from './ctl-fifo.js';
 import { removeExecDir } from './exec-control.js';
 import { readExitFile, waitFor } from './exit-files.js';
 import { ExecPaths } from './layout.js';
-import { readOciLog } from './oci-log.js';
-import { ociRuntimeError } from './runc-cli.js';
+import { conmonFailure } from './conmon-failure.js';
 import { execKey, nameError, type ConmonContext } from './runtime-context.js';
 
 const log = logger('oci:conmon');
@@ -63,19 +61,6 @@ async function prepare(ctx: ConmonContext, id: string, req: OciExecRequest, path
   });
 }
 
-/** The error of a failed exec: runc's JSON log first, then conmon's message. */
-async function execFailure(ctx: ConmonContext, paths: ExecPaths, launch: ConmonLaunch, message: string | undefined): Promise<LibpodError> {
-  const fromLog = await readOciLog(paths.ociLog);
-  if (fromLog !== undefined) return ociRuntimeError(ctx.runtimeName, fromLog);
-  if (message !== undefined) return ociRuntimeError(ctx.runtimeName, message);
-  const first = await Promise.race([launch.firstExit, delay(2_000)]);
-  if (first?.error) {
-    const code = (first.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'OCIRuntimeNotFound' : 'OCIRuntime';
-    return libpodError(code, `cannot run conmon ${ctx.conmonPath}: ${first.error.message}`, first.error);
-  }
-  const stderr = launch.stderr();
-  return libpodError('OCIRuntime', `exec failed (no logs from conmon)${stderr ? `: ${stderr}` : ''}`);
-}
 
 /** Steps 2-4; resolves with the exec pid. */
 async function handshake(ctx: ConmonContext, _id: string, req: OciExecRequest, paths: ExecPaths, launch: ConmonLaunch, pump: AttachPump): Promise<number> {
@@ -83,7 +68,7 @@ async function handshake(ctx: ConmonContext, _id: string, req: OciExecRequest, p
   const ready = await launch.attach?.next(STEP_TIMEOUT_MS);
   if (ready === undefined || ready.data < 0) {
     const first = ready ?? (await launch.sync.next(1_000));
-    throw await execFailure(ctx, paths, launch, first?.message);
+    throw await conmonFailure(ctx, launch, paths.ociLog, first?.message, 'exec');
   }
   if (req.process.terminal === true && req.size) {
     const resized = await resizeTerminal(paths.dir, req.size);
@@ -92,7 +77,7 @@ async function handshake(ctx: ConmonContext, _id: string, req: OciExecRequest, p
   pump.bind(await connectAttach(paths.dir, pump.handlers));
   launch.sendStart();
   const started = await launch.sync.next(STEP_TIMEOUT_MS);
-  if (started === undefined || started.data <= 0) throw await execFailure(ctx, paths, launch, started?.message);
+  if (started === undefined || started.data <= 0) throw await conmonFailure(ctx, launch, paths.ociLog, started?.message, 'exec');
   return started.data;
 }
 
