@@ -36,9 +36,13 @@ async function exists(path: string): Promise<boolean> {
 export async function exitInfo(ctx: ConmonContext, id: string): Promise<OciExitInfo | undefined> {
   const file = await readExitFile(ctx.layout.exitsDir, id);
   if (!file) return undefined;
+  return { exitCode: file.exitCode, finishedAt: file.finishedAt, oomKilled: await oomKilled(ctx, id) };
+}
+
+/** Whether conmon saw the OOM killer end `id`: it leaves `oom` in the bundle (its cwd). */
+async function oomKilled(ctx: ConmonContext, id: string): Promise<boolean> {
   const bundle = await bundleOf(ctx, id);
-  const oomKilled = bundle === undefined ? false : await exists(join(bundle, 'oom'));
-  return { exitCode: file.exitCode, finishedAt: file.finishedAt, oomKilled };
+  return bundle === undefined ? false : exists(join(bundle, 'oom'));
 }
 
 /** Whether the monitor of `id` runs: `undefined` when its pid is unknown. */
@@ -49,9 +53,7 @@ export async function conmonAlive(ctx: ConmonContext, id: string): Promise<boole
 
 /** An exit nobody recorded (conmon died first): code -1, now, as libpod does. */
 async function lostExit(ctx: ConmonContext, id: string): Promise<OciExitInfo> {
-  const bundle = await bundleOf(ctx, id);
-  const oomKilled = bundle === undefined ? false : await exists(join(bundle, 'oom'));
-  return { exitCode: -1, finishedAt: new Date(), oomKilled };
+  return { exitCode: -1, finishedAt: new Date(), oomKilled: await oomKilled(ctx, id) };
 }
 
 /**
