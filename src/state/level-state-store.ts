@@ -117,7 +117,13 @@ export class LevelStateStore implements StateStore {
       // Remove owner.pid while still holding the LOCK, so it never names a
       // process that no longer holds the store.
       await unlink(join(this.dir, OWNER_FILE)).catch(() => undefined);
-      await db.close();
+      try {
+        await db.close();
+      } catch (e) {
+        // Keep the handle, so a retried close() can still release the LOCK.
+        this.#db = db;
+        throw e;
+      }
     }, 'cannot close');
   }
 
