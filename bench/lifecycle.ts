@@ -1,13 +1,19 @@
 /**
- * Lifecycle benchmark: libpod-ts against bare runc (the floor) and podman
- * (when installed), each on its own busybox rootfs and private temp roots.
+ * Lifecycle benchmark: libpod-ts against bare runc (the floor), its own OCI
+ * layer without the engine (what libpod's conmon + runc model costs by
+ * itself) and podman (when installed), each on its own busybox rootfs and
+ * private temp roots. Every engine's volatile root (runc's `--root`, the
+ * runRoots, podman's `--runroot`) is on one private tmpfs, as `/run` is on
+ * a usual host; persistent roots stay on disk.
  *
  *   npm run bench -- [--iterations N] [--install-podman]
- *   npx tsx bench/lifecycle.ts [--iterations N] [--install-podman]
  *
- * Measures, as medians over N runs (default 20) after one warm-up:
- *   run  - `runc run` | newContainer + start + wait + removeContainer | `podman run --rm --rootfs`
- *   exec - `runc exec` | `ctr.exec` | `podman exec`, of /bin/true in a running container
+ * (`npm run bench` compiles the library and this directory first and runs
+ * the JavaScript: what users run, without a TypeScript loader in the way.)
+ * Measures, as medians over N interleaved rounds (default 20) after one
+ * warm-up each:
+ *   run  - `runc run` | OCI create+start+waitExit+delete | newContainer + start + wait + removeContainer | `podman run --rm --rootfs`
+ *   exec - `runc exec` | OCI execute | `ctr.exec` | `podman exec`, of /bin/true in a running container
  * and prints a markdown table. Needs root. Everything it creates lives below
  * one temp dir, removed at the end (containers deleted, mounts undone).
  * @module
@@ -15,13 +21,14 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeTestRoots } from '../test/e2e/support/leaks.js';
-import { benchLibpod } from './libpod.js';
-import { formatTable, median } from './measure.js';
-import { benchPodman, installPodman, podmanAvailable } from './podman.js';
 import { buildBusyboxRootfs } from '../test/fixtures/busybox-rootfs.js';
-import { benchRunc } from './runc-baseline.js';
+import { libpodSubject } from './libpod.js';
+import { formatTable, interleave, median, mountTmpfs, type EngineKey, type Subject } from './measure.js';
+import { ociLayerSubject } from './oci-layer.js';
+import { installPodman, podmanAvailable, podmanSubject } from './podman.js';
+import { runcSubject } from './runc-baseline.js';
 
-const USAGE = 'usage: tsx bench/lifecycle.ts [--iterations N] [--install-podman]';
+const USAGE = 'usage: npm run bench -- [--iterations N] [--install-podman]';
 
 function parseOptions(argv: string[]): { iterations: number; installPodman: boolean } | string {
   try {
@@ -59,25 +66,27 @@ async function main(): Promise<number> {
   const withPodman = await podmanAvailable();
   const n = opts.iterations;
   const roots = await makeTestRoots('lpts-bench-');
+  const subjects: Subject[] = [];
   try {
     const rootfs = (engine: string): Promise<string> => buildBusyboxRootfs(join(roots.dir, `rootfs-${engine}`));
-    progress(`runc baseline (${n} iterations)`);
-    const runc = await benchRunc(join(roots.dir, 'runc-bundles'), join(roots.dir, 'runc'), await rootfs('runc'), n);
-    progress('libpod-ts');
-    const libpod = await benchLibpod(roots.root, roots.runRoot, await rootfs('libpod'), n);
-    let podman: { run: number[]; exec: number[] } | undefined;
-    if (withPodman) {
-      progress('podman');
-      podman = await benchPodman(join(roots.dir, 'podman'), await rootfs('podman'), n);
-    } else {
-      progress('podman: not installed, skipped (--install-podman installs it)');
-    }
-    const med = (xs: number[] | undefined): number | undefined => (xs === undefined ? undefined : median(xs));
+    const volatile = await mountTmpfs(join(roots.dir, 'volatile'));
+    subjects.push(await runcSubject(join(roots.dir, 'runc'), join(volatile, 'runc'), await rootfs('runc')));
+    subjects.push(await ociLayerSubject(join(roots.dir, 'oci'), join(volatile, 'oci'), await rootfs('oci')));
+    subjects.push(await libpodSubject(roots.root, join(volatile, 'libpod'), await rootfs('libpod')));
+    if (withPodman) subjects.push(await podmanSubject(join(roots.dir, 'podman'), join(volatile, 'podman'), await rootfs('podman')));
+    else progress('podman: not installed, skipped (--install-podman installs it)');
+    progress(`run: ${n} rounds of ${subjects.map((s) => s.key).join(', ')}`);
+    const runs = await interleave(subjects, n, (s, i) => s.run(i));
+    for (const s of subjects) await s.startExecTarget();
+    progress(`exec: ${n} rounds`);
+    const execs = await interleave(subjects, n, (s) => s.exec());
+    const medians = (times: Map<EngineKey, number[]>): Partial<Record<EngineKey, number>> =>
+      Object.fromEntries([...times].map(([k, xs]) => [k, median(xs)]));
     console.log(
       formatTable(
         [
-          { operation: 'run /bin/true (create, start, wait, remove)', runc: med(runc.run), libpod: med(libpod.run), podman: med(podman?.run) },
-          { operation: 'exec /bin/true', runc: med(runc.exec), libpod: med(libpod.exec), podman: med(podman?.exec) },
+          { operation: 'run /bin/true (create, start, wait, remove)', medians: medians(runs) },
+          { operation: 'exec /bin/true', medians: medians(execs) },
         ],
         n,
       ),
@@ -85,10 +94,12 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     // A cleanup failure must not hide the benchmark's own error.
-    await roots.cleanup().catch((e: unknown) => {
+    const report = (e: unknown): void => {
       console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
       process.exitCode = 1;
-    });
+    };
+    for (const s of subjects) await s.close().catch(report);
+    await roots.cleanup().catch(report);
   }
 }
 

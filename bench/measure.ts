@@ -1,10 +1,32 @@
 /**
  * Timing, medians and the markdown report of the benchmark.
+ *
+ * Every engine is a {@link Subject}; {@link interleave} times them round-robin
+ * (iteration 1 of each, then iteration 2 of each, ...), so a slow spell of
+ * the machine lands on all of them alike instead of on whichever ran then.
  * @module
  */
+import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Result } from 'neverthrow';
 import { runCommand, spawnProcess } from '../src/host/command.js';
+
+/** One engine under measurement. */
+export interface Subject {
+  /** Column key in the report. */
+  readonly key: EngineKey;
+  /** One whole container life of `/bin/true`: create, start, wait for the exit, remove. */
+  run(i: number): Promise<void>;
+  /** Starts the long-running container that {@link Subject.exec} runs in. */
+  startExecTarget(): Promise<void>;
+  /** `exec` of `/bin/true` in that container, to its exit. */
+  exec(): Promise<void>;
+  /** Removes whatever the subject made, also after a failure. */
+  close(): Promise<void>;
+}
+
+/** The engines of the report, in column order. */
+export type EngineKey = 'runc' | 'oci' | 'libpod' | 'podman';
 
 /** The median of `xs` (NaN for none). */
 export function median(xs: readonly number[]): number {
@@ -16,16 +38,22 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Runs `fn` once untimed (warm-up), then `iterations` times, and returns the
- * milliseconds of each timed run.
+ * Runs `op` of every subject once untimed (warm-up), then `iterations` rounds
+ * of one timed `op` per subject; returns the milliseconds per subject.
  */
-export async function sample(iterations: number, fn: (i: number) => Promise<void>): Promise<number[]> {
-  await fn(-1);
-  const times: number[] = [];
+export async function interleave(
+  subjects: readonly Subject[],
+  iterations: number,
+  op: (s: Subject, i: number) => Promise<void>,
+): Promise<Map<EngineKey, number[]>> {
+  const times = new Map<EngineKey, number[]>(subjects.map((s) => [s.key, []]));
+  for (const s of subjects) await op(s, -1);
   for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    await fn(i);
-    times.push(performance.now() - t0);
+    for (const s of subjects) {
+      const t0 = performance.now();
+      await op(s, i);
+      times.get(s.key)?.push(performance.now() - t0);
+    }
   }
   return times;
 }
@@ -57,12 +85,17 @@ export function runDetached(file: string, args: readonly string[]): Promise<void
   });
 }
 
-/** Medians (ms) of one operation per engine; `undefined` when that engine was not measured. */
+/** Mounts a private tmpfs (mode 0700) on `dir`, made first; the caller's cleanup unmounts it. */
+export async function mountTmpfs(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await run('mount', ['-t', 'tmpfs', '-o', 'mode=0700,size=1g', 'tmpfs', dir]);
+  return dir;
+}
+
+/** Medians (ms) of one operation per engine; a missing key was not measured. */
 export interface ReportRow {
   operation: string;
-  runc: number | undefined;
-  libpod: number | undefined;
-  podman: number | undefined;
+  medians: Partial<Record<EngineKey, number>>;
 }
 
 const ms = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(1));
@@ -72,13 +105,15 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
 /** The report as a markdown table. */
 export function formatTable(rows: readonly ReportRow[], iterations: number): string {
   const lines = [
-    `median of ${iterations} iterations (ms)`,
+    `median of ${iterations} interleaved iterations (ms)`,
     '',
-    '| operation | runc | libpod-ts | podman | libpod-ts / runc | podman / libpod-ts |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| operation | runc | OCI layer | libpod-ts | podman | libpod-ts / runc | OCI layer / runc | podman / libpod-ts |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const r of rows) {
-    lines.push(`| ${r.operation} | ${ms(r.runc)} | ${ms(r.libpod)} | ${ms(r.podman)} | ${ratio(r.libpod, r.runc)} | ${ratio(r.podman, r.libpod)} |`);
+  for (const { operation, medians: m } of rows) {
+    lines.push(
+      `| ${operation} | ${ms(m.runc)} | ${ms(m.oci)} | ${ms(m.libpod)} | ${ms(m.podman)} | ${ratio(m.libpod, m.runc)} | ${ratio(m.oci, m.runc)} | ${ratio(m.podman, m.libpod)} |`,
+    );
   }
   return lines.join('\n');
 }

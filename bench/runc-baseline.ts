@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciSpec } from '../src/oci/oci-spec-types.js';
-import { run, runDetached, sample } from './measure.js';
+import { run, runDetached, type Subject } from './measure.js';
 
 const RUNC = 'runc';
 const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
@@ -45,33 +45,30 @@ async function writeBundle(dir: string, rootfs: string, args: string[]): Promise
   return dir;
 }
 
-/** Milliseconds of each `runc run` and each `runc exec` of `/bin/true`. */
-export interface RuncSamples {
-  run: number[];
-  exec: number[];
-}
-
 /**
- * Measures bare runc below `workDir` (bundles and `runcRoot`). Every
- * container it makes is deleted before it returns, also on failure.
+ * Bare runc: bundles below `workDir`, its `--root` in `runDir`. `close`
+ * deletes the exec container; `runc run` in the foreground deletes its own.
  */
-export async function benchRunc(workDir: string, runcRoot: string, rootfs: string, iterations: number): Promise<RuncSamples> {
-  const g = ['--root', runcRoot];
+export async function runcSubject(workDir: string, runDir: string, rootfs: string): Promise<Subject> {
+  const g = ['--root', runDir];
   const runBundle = await writeBundle(join(workDir, 'run'), rootfs, ['/bin/true']);
-  const runs = await sample(iterations, async (i) => {
-    // `runc run` in the foreground deletes the container when its process exits.
-    await run(RUNC, [...g, 'run', '--bundle', runBundle, `bench-run-${i + 1}`]);
-  });
-
   const execBundle = await writeBundle(join(workDir, 'exec'), rootfs, ['/bin/sleep', '3600']);
-  const id = 'bench-exec';
-  await runDetached(RUNC, [...g, 'run', '--detach', '--bundle', execBundle, id]);
-  try {
-    const execs = await sample(iterations, async () => {
-      await run(RUNC, [...g, 'exec', id, '/bin/true']);
-    });
-    return { run: runs, exec: execs };
-  } finally {
-    await run(RUNC, [...g, 'delete', '--force', id]);
-  }
+  const execId = 'bench-exec';
+  let execStarted = false;
+  return {
+    key: 'runc',
+    run: async (i) => {
+      await run(RUNC, [...g, 'run', '--bundle', runBundle, `bench-run-${i + 2}`]);
+    },
+    startExecTarget: async () => {
+      execStarted = true;
+      await runDetached(RUNC, [...g, 'run', '--detach', '--bundle', execBundle, execId]);
+    },
+    exec: async () => {
+      await run(RUNC, [...g, 'exec', execId, '/bin/true']);
+    },
+    close: async () => {
+      if (execStarted) await run(RUNC, [...g, 'delete', '--force', execId]);
+    },
+  };
 }

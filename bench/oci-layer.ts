@@ -1,0 +1,74 @@
+/**
+ * The OCI layer alone: libpod-ts's {@link ConmonOciRuntime} (conmon + runc,
+ * as libpod drives them) with no engine above it: no state store, locks,
+ * events or lifecycle rules. Its time is what libpod's model costs by itself
+ * (conmon, then `runc create`, `runc start` and `runc delete`); libpod-ts
+ * minus this is the engine's own overhead.
+ * @module
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultContainerConfig } from '../src/testing/records.js';
+import { generateExecSessionId, generateId } from '../src/define/ids.js';
+import { ConmonOciRuntime } from '../src/oci/conmon/conmon-oci-runtime.js';
+import { execProcess, generateSpec } from '../src/container/oci-spec.js';
+import type { OciProcess } from '../src/oci/oci-spec-types.js';
+import { must, type Subject } from './measure.js';
+
+const EXIT_TIMEOUT_MS = 10_000;
+
+/** The OCI layer: root and bundles below `workDir`, runRoot `runDir`. */
+export async function ociLayerSubject(workDir: string, runDir: string, rootfs: string): Promise<Subject> {
+  const oci = new ConmonOciRuntime();
+  must(await oci.open({ root: join(workDir, 'root'), runRoot: runDir }), 'open');
+  const live = new Set<string>();
+  const bundleOf = (id: string): string => join(workDir, 'bundles', id);
+
+  /** Creates (spec from the engine's own generator, engine defaults) and starts a container. */
+  const createAndStart = async (command: string[]): Promise<{ id: string; process: OciProcess }> => {
+    const id = generateId();
+    const bundlePath = bundleOf(id);
+    const config = defaultContainerConfig(`bench-${id.slice(0, 12)}`, { rootfs, command, network: 'none' });
+    const spec = must(generateSpec({ id, config, rootfsPath: rootfs, volumeMounts: [] }), 'generateSpec');
+    await mkdir(bundlePath, { recursive: true, mode: 0o700 });
+    await writeFile(join(bundlePath, 'config.json'), JSON.stringify(spec));
+    live.add(id);
+    must(await oci.create({ id, name: config.name, bundlePath, spec, logPath: join(bundlePath, 'ctr.log') }), 'create');
+    must(await oci.start(id), 'start');
+    if (!spec.process) throw new Error('generated spec without process');
+    return { id, process: spec.process };
+  };
+  const remove = async (id: string): Promise<void> => {
+    must(await oci.delete(id), 'delete');
+    await rm(bundleOf(id), { recursive: true, force: true });
+    live.delete(id);
+  };
+
+  let target: { id: string; process: OciProcess } | undefined;
+  return {
+    key: 'oci',
+    run: async () => {
+      const { id } = await createAndStart(['/bin/true']);
+      const exit = must(await oci.waitExit(id, EXIT_TIMEOUT_MS), 'waitExit');
+      if (exit?.exitCode !== 0) throw new Error(`/bin/true exited with ${exit?.exitCode ?? 'nothing (timeout)'}`);
+      await remove(id);
+    },
+    startExecTarget: async () => {
+      target = await createAndStart(['/bin/sleep', '3600']);
+    },
+    exec: async () => {
+      if (!target) throw new Error('no exec target');
+      const { id } = target;
+      const sessionId = generateExecSessionId();
+      const proc = must(execProcess(target.process, { command: ['/bin/true'], tty: false, privileged: false, rootfsPath: rootfs }), 'execProcess');
+      const session = must(await oci.execute(id, { sessionId, bundlePath: bundleOf(id), process: proc }), 'execute');
+      const code = must(await session.exited, 'exec');
+      if (code !== 0) throw new Error(`exec /bin/true exited with ${code}`);
+      must(await oci.execCleanup(id, sessionId, bundleOf(id)), 'execCleanup');
+    },
+    close: async () => {
+      for (const id of [...live]) await remove(id);
+      must(await oci.close(), 'close');
+    },
+  };
+}
