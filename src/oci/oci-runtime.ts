@@ -56,7 +56,7 @@ export interface OciExitInfo {
 
 /** The runtime's view of a container (`runc state` plus the exit file). */
 export interface OciContainerStatus {
-  /** `missing` when the runtime has no such container. */
+  /** `stopped` once the process exited, until `delete` (even if the runtime itself already dropped it); `missing` when it has no such container. */
   status: 'created' | 'running' | 'paused' | 'stopped' | 'missing';
   /** Host pid of the init process; 0 unless created, running or paused. */
   pid: number;

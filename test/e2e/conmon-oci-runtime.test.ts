@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readdir } from 'node:fs/promises';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -198,8 +198,12 @@ describe('ConmonOciRuntime (conmon + runc)', { skip: isRoot ? false : 'needs roo
     assert.equal(out.text(), 'out\ngot:typed line\n');
     assert.equal(err.text(), 'err\n');
     assert.equal(await ok(oci.execAlive(c.id, 'sess1')), false);
-    await ok(oci.execCleanup(c.id, 'sess1', c.bundle));
+    // The session's files live in the volatile root, not in the bundle.
+    const sessionDir = join(roots.runRoot, 'oci', c.id, 'exec', 'sess1');
+    assert.equal(await exists(join(sessionDir, 'exit', c.id)), true);
     assert.equal(await exists(join(c.bundle, 'sess1')), false);
+    await ok(oci.execCleanup(c.id, 'sess1', c.bundle));
+    assert.equal(await exists(sessionDir), false);
     // Without streams the output is drained and discarded.
     const quiet = await ok(oci.execute(c.id, { sessionId: 'sess2', bundlePath: c.bundle, process: proc(['sh', '-c', 'seq 1 20000; exit 4']) }));
     assert.equal(await ok(quiet.exited), 4);
@@ -211,7 +215,7 @@ describe('ConmonOciRuntime (conmon + runc)', { skip: isRoot ? false : 'needs roo
     const c = await create(t, { args: ['sleep', '100'] });
     await ok(oci.start(c.id));
     await fails(oci.execute(c.id, { sessionId: 'nf1', bundlePath: c.bundle, process: proc(['/nonexistent']), streams: { stdout: sink().stream } }), 'OCIRuntimeNotFound');
-    assert.equal(await exists(join(c.bundle, 'nf1')), false);
+    assert.equal(await exists(join(roots.runRoot, 'oci', c.id, 'exec', 'nf1')), false);
     const denied = await fails(oci.execute(c.id, { sessionId: 'pd1', bundlePath: c.bundle, process: proc(['/etc/passwd']) }), 'OCIRuntime');
     assert.match(denied.message, /permission denied/i);
     await ok(oci.stop(c.id, { signal: 9, timeout: 0, all: false }));
@@ -267,6 +271,9 @@ describe('ConmonOciRuntime (conmon + runc)', { skip: isRoot ? false : 'needs roo
     await ok(first.close());
     await fails(first.status(c.id), 'RuntimeFinalized');
     await sleep(1500);
+    // With no instance open, conmon's exit command already deleted it from runc; the exit file stays.
+    assert.equal(await exists(join(runtimeRoot, c.id)), false, 'conmon ran `runc delete` after the exit');
+    assert.equal(await exists(join(roots.runRoot, 'exits', c.id)), true);
     const second = new ConmonOciRuntime();
     await ok(second.open({ root: roots.root, runRoot: roots.runRoot }));
     t.after(() => second.close());
@@ -277,6 +284,25 @@ describe('ConmonOciRuntime (conmon + runc)', { skip: isRoot ? false : 'needs roo
     await ok(second.delete(c.id));
     assert.equal(await exists(join(roots.runRoot, 'exits', c.id)), false);
     assert.equal(await exists(join(roots.runRoot, 'oci', c.id)), false);
+  });
+
+  it('after delete of a running container, its old conmon leaves a new container of the same id alone', async (t) => {
+    // A runc whose `delete` is slow: conmon's exit command would still be pending when the id is reused.
+    const slowRunc = join(roots.dir, 'slow-delete-runc');
+    await writeFile(slowRunc, '#!/bin/sh\ncase " $* " in *" delete "*) sleep 0.4 ;; esac\nexec runc "$@"\n', { mode: 0o755 });
+    const slow = new ConmonOciRuntime({ runtimePath: slowRunc });
+    await ok(slow.open({ root: roots.root, runRoot: roots.runRoot }));
+    const c = await create(t, { args: ['sleep', '100'] }, slow);
+    t.after(() => slow.close()); // after create's own cleanup, which deletes through `slow`
+    await ok(slow.start(c.id));
+    // Kills it; conmon then records the exit and runs its exit command (`runc delete`, which must find nothing).
+    await ok(slow.delete(c.id));
+    assert.equal((await ok(slow.status(c.id))).status, 'missing');
+    const spec = await writeMinimalSpec(c.bundle, { rootfs: rootfs.path, args: ['sleep', '100'] });
+    await ok(slow.create({ id: c.id, name: c.id, bundlePath: c.bundle, spec, logPath: join(c.bundle, 'ctr.log') }));
+    await ok(slow.start(c.id));
+    await sleep(600);
+    assert.equal((await ok(slow.status(c.id))).status, 'running', 'the first conmon must not have deleted the second container');
   });
 
   it('a failed create is an error and leaves no runc container', async (t) => {

@@ -2,11 +2,12 @@
  * conmon's argv, built in the order libpod 4.3 builds it
  * (`sharedConmonArgs` plus the create or exec tail). Pure functions.
  *
- * No `--exit-command` is passed: libpod uses it to run `podman container
- * cleanup` when the container exits, because podman has no long-lived
- * process. Here the engine syncs from the exit files instead (its exit
- * watcher, and every later sync stats `<runRoot>/exits/<id>`), so an exit is
- * never missed even when no Node process was alive when it happened.
+ * A container's conmon gets an `--exit-command`, as libpod's does: libpod
+ * runs `podman container cleanup`, which deletes the container from the
+ * runtime; here conmon runs that runtime step itself (`<runtime> delete
+ * --force <id>`) right after writing the exit file, whether or not a Node
+ * process is alive. The rest of cleanup (state, storage, restart policy) is
+ * the engine's, on its next sync of the exit file.
  * @module
  */
 
@@ -49,6 +50,8 @@ export interface CreateConmonArgs extends SharedConmonArgs {
   conmonPidFile: string;
   /** Restore from this checkpoint directory (`--restore`). */
   restoreFrom?: string;
+  /** What conmon runs once the container exited (`--exit-command`, then one `--exit-command-arg` each); absolute path first. */
+  exitCommand?: readonly string[];
 }
 
 /** The exec argv tail. */
@@ -87,6 +90,11 @@ export function createConmonArgs(a: CreateConmonArgs): string[] {
   else if (a.stdin) args.push('-i');
   args.push('--conmon-pidfile', a.conmonPidFile);
   if (a.restoreFrom !== undefined) args.push('--restore', a.restoreFrom);
+  const [command, ...commandArgs] = a.exitCommand ?? [];
+  if (command !== undefined) {
+    args.push('--exit-command', command);
+    for (const arg of commandArgs) args.push('--exit-command-arg', arg);
+  }
   return args;
 }
 

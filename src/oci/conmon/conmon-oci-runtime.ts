@@ -2,9 +2,10 @@
  * `ConmonOciRuntime`: the OCI runtime interface over conmon 2.x and runc (or
  * crun), driven the way libpod 4.3 drives them. See `layout.ts` for the files
  * it keeps and `/work/shared/reference/conmon-runc-protocol.md` for the
- * protocol. Containers outlive the Node process: conmon is their parent and
+ * protocol. Containers outlive the Node process: conmon is their parent,
  * records the exit in `<runRoot>/exits/<id>`, which any later instance on the
- * same runRoot reads.
+ * same runRoot reads, then deletes the container from the runtime (its exit
+ * command), as podman's `container cleanup` does.
  *
  * ```ts
  * const oci = new ConmonOciRuntime({ runtime: 'runc' });
@@ -116,16 +117,18 @@ export class ConmonOciRuntime implements OciRuntime {
         runc: new RuncCli(this.name, runtimePath, runtimeRoot),
         layout,
         exits: new DirWatcher(layout.exitsDir),
+        states: new DirWatcher(runtimeRoot),
         logLevel: this.opts.logLevel ?? 'warning',
         bundles: new Map<string, string>(),
         execPids: new Map<string, number>(),
       }));
   }
 
-  /** Finds the binaries, makes `<runRoot>/exits` and `oci` (0700), starts the exit watcher. Idempotent. */
+  /** Finds the binaries, makes `<runRoot>/exits`, `oci` and the runtime root (0700), starts the watchers. Idempotent. */
   open(env: OciRuntimeEnvironment): ResultAsync<void, LibpodError> {
     if (this.ctx && this.ctx.layout.runRoot === env.runRoot) {
       this.ctx.exits.start();
+      this.ctx.states.start();
       return okAsync(undefined);
     }
     return this.build(env).map((ctx) => {
@@ -133,6 +136,7 @@ export class ConmonOciRuntime implements OciRuntime {
       this.ctx = ctx;
       this.unsubscribe = ctx.exits.subscribe((name) => this.onExitEvent(ctx, name));
       ctx.exits.start();
+      ctx.states.start();
       log('opened: conmon %s, %s %s, root %s', ctx.conmonPath, this.name, ctx.runc.path, ctx.runc.root);
     });
   }
@@ -160,9 +164,10 @@ export class ConmonOciRuntime implements OciRuntime {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.ctx?.exits.close();
+    this.ctx?.states.close();
   }
 
-  /** Stops the exit watcher; containers keep running. */
+  /** Stops the watchers; containers keep running. */
   close(): ResultAsync<void, LibpodError> {
     this.stopWatching();
     this.ctx = undefined;
@@ -259,14 +264,14 @@ export class ConmonOciRuntime implements OciRuntime {
     return this.with((ctx) => execStop(ctx, id, sessionId, timeout));
   }
 
-  /** Removes `<bundle>/<sessionId>`. */
-  execCleanup(id: string, sessionId: string, bundlePath: string): ResultAsync<void, LibpodError> {
-    return this.with((ctx) => execCleanup(ctx, id, sessionId, bundlePath));
+  /** Removes the session's directory (`<runRoot>/oci/<id>/exec/<sessionId>`; the bundle is not used). */
+  execCleanup(id: string, sessionId: string, _bundlePath: string): ResultAsync<void, LibpodError> {
+    return this.with((ctx) => execCleanup(ctx, id, sessionId));
   }
 
   /** Resizes the session's terminal. */
-  execResize(id: string, sessionId: string, bundlePath: string, size: TerminalSize): ResultAsync<void, LibpodError> {
-    return this.with(() => execResize(id, sessionId, bundlePath, size));
+  execResize(id: string, sessionId: string, _bundlePath: string, size: TerminalSize): ResultAsync<void, LibpodError> {
+    return this.with((ctx) => execResize(ctx, id, sessionId, size));
   }
 
   /** `runc checkpoint --image-path ... --work-path <bundle>`. */

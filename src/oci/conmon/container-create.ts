@@ -15,6 +15,7 @@ import { createConmonArgs } from './conmon-args.js';
 import { launchConmon, type ConmonLaunch } from './conmon-launch.js';
 import { conmonFailure } from './conmon-failure.js';
 import { readPidFile } from './pids.js';
+import { RuncCli } from './runc-cli.js';
 import { nameError, rememberBundle, type ConmonContext } from './runtime-context.js';
 
 const log = logger('oci:conmon');
@@ -71,6 +72,7 @@ function conmonArgsFor(ctx: ConmonContext, req: OciCreateRequest): string[] {
     stdin: req.spec.annotations?.[STDIN_ANNOTATION] === 'true',
     conmonPidFile: ctx.layout.conmonPidFile(req.id),
     ...(req.restoreFrom !== undefined ? { restoreFrom: req.restoreFrom } : {}),
+    exitCommand: [ctx.runc.path, ...ctx.runc.globalArgs(), ...RuncCli.deleteArgs(req.id)],
   });
 }
 

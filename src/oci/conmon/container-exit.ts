@@ -5,10 +5,10 @@
  * are built on waiting for the exit.
  * @module
  */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
+import { pathExists } from '../../util/fs.js';
 import { logger } from '../../util/log.js';
 import type { OciContainerStatus, OciExitInfo, OciStopRequest } from '../oci-runtime.js';
 import { readExitFile, waitFor } from './exit-files.js';
@@ -23,15 +23,6 @@ export const KILL_WAIT_MS = 5_000;
 /** How often a dead conmon without exit file makes us ask `runc state`. */
 const RUNC_RECHECK_MS = 1_000;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The exit file of `id` as exit info (`oomKilled` = `<bundle>/oom` exists); `undefined` when absent. */
 export async function exitInfo(ctx: ConmonContext, id: string): Promise<OciExitInfo | undefined> {
   const file = await readExitFile(ctx.layout.exitsDir, id);
@@ -42,7 +33,7 @@ export async function exitInfo(ctx: ConmonContext, id: string): Promise<OciExitI
 /** Whether conmon saw the OOM killer end `id`: it leaves `oom` in the bundle (its cwd). */
 async function oomKilled(ctx: ConmonContext, id: string): Promise<boolean> {
   const bundle = await bundleOf(ctx, id);
-  return bundle === undefined ? false : exists(join(bundle, 'oom'));
+  return bundle === undefined ? false : pathExists(join(bundle, 'oom'));
 }
 
 /** Whether the monitor of `id` runs: `undefined` when its pid is unknown. */
@@ -87,7 +78,8 @@ export function containerStatus(ctx: ConmonContext, id: string): ResultAsync<Oci
     ResultAsync.fromPromise(
       (async (): Promise<OciContainerStatus> => {
         const exit = await exitInfo(ctx, id);
-        if (st === undefined) return exit ? { status: 'missing', pid: 0, exit } : { status: 'missing', pid: 0 };
+        // Gone from the runtime after an exit: conmon's exit command deleted it; the exit file keeps it `stopped` until delete().
+        if (st === undefined) return exit ? { status: 'stopped', pid: 0, exit } : { status: 'missing', pid: 0 };
         if (exit) return { status: 'stopped', pid: 0, exit };
         if (st.status === 'stopped') {
           const late = (await waitExitInfo(ctx, id, KILL_WAIT_MS)) ?? (await lostExit(ctx, id));

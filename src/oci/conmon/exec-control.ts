@@ -1,12 +1,11 @@
 /**
  * Exec sessions after they started: liveness, stop, cleanup, resize. The pid
- * comes from this instance's map or from `<bundle>/<session>/exec_pid`, so a
+ * comes from this instance's map or from the session's `exec_pid` file, so a
  * later process can manage sessions an earlier one started. The session's
  * exit file is trusted over the pid (which may be a zombie for a while).
  * @module
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
@@ -14,9 +13,10 @@ import type { TerminalSize } from '../../define/streams.js';
 import { logger } from '../../util/log.js';
 import { resizeTerminal } from './ctl-fifo.js';
 import { readExitFile, waitFor } from './exit-files.js';
-import { ExecPaths } from './layout.js';
+import type { ExecPaths } from './layout.js';
+import { pathExists } from '../../util/fs.js';
 import { isAlive, readPidFile, signalPid } from './pids.js';
-import { bundleOf, execKey, nameError, type ConmonContext } from './runtime-context.js';
+import { execKey, nameError, type ConmonContext } from './runtime-context.js';
 
 const log = logger('oci:conmon');
 
@@ -46,9 +46,8 @@ interface SessionRef {
 async function lookup(ctx: ConmonContext, id: string, sessionId: string): Promise<SessionRef> {
   const bad = nameError('container id', id) ?? nameError('exec session id', sessionId);
   if (bad) throw bad;
-  const bundle = await bundleOf(ctx, id);
-  if (bundle === undefined) throw libpodError('NoSuchExecSession', `no exec session ${sessionId} known for container ${id}`);
-  const paths = new ExecPaths(bundle, sessionId);
+  if (!(await pathExists(ctx.layout.ctrDir(id)))) throw libpodError('NoSuchExecSession', `no exec session ${sessionId} known for container ${id}`);
+  const paths = ctx.layout.execPaths(id, sessionId);
   const pid = ctx.execPids.get(execKey(id, sessionId)) ?? (await readPidFile(paths.pidFile));
   return { paths, pid };
 }
@@ -93,18 +92,18 @@ export function execStop(ctx: ConmonContext, id: string, sessionId: string, time
 }
 
 /** Removes the session directory (and forgets its pid). */
-export function execCleanup(ctx: ConmonContext, id: string, sessionId: string, bundlePath: string): ResultAsync<void, LibpodError> {
+export function execCleanup(ctx: ConmonContext, id: string, sessionId: string): ResultAsync<void, LibpodError> {
   const bad = nameError('container id', id) ?? nameError('exec session id', sessionId);
   if (bad) return errAsync(bad);
   ctx.execPids.delete(execKey(id, sessionId));
-  return ResultAsync.fromPromise(removeExecDir(join(bundlePath, sessionId)), (e) =>
+  return ResultAsync.fromPromise(removeExecDir(ctx.layout.execPaths(id, sessionId).dir), (e) =>
     toLibpodError(e, 'Internal', `removing exec session ${sessionId} of container ${id}`),
   ).andThen(() => okAsync(undefined));
 }
 
 /** Resizes the session's terminal through its own ctl FIFO. */
-export function execResize(id: string, sessionId: string, bundlePath: string, size: TerminalSize): ResultAsync<void, LibpodError> {
+export function execResize(ctx: ConmonContext, id: string, sessionId: string, size: TerminalSize): ResultAsync<void, LibpodError> {
   const bad = nameError('container id', id) ?? nameError('exec session id', sessionId);
   if (bad) return errAsync(bad);
-  return resizeTerminal(join(bundlePath, sessionId), size);
+  return resizeTerminal(ctx.layout.execPaths(id, sessionId).dir, size);
 }

@@ -26,7 +26,7 @@ import { launchConmon, type ConmonLaunch } from './conmon-launch.js';
 import { resizeTerminal } from './ctl-fifo.js';
 import { removeExecDir } from './exec-control.js';
 import { readExitFile, waitFor } from './exit-files.js';
-import { ExecPaths } from './layout.js';
+import type { ExecPaths } from './layout.js';
 import { conmonFailure } from './conmon-failure.js';
 import { execKey, nameError, type ConmonContext } from './runtime-context.js';
 
@@ -110,7 +110,7 @@ export function executeProcess(ctx: ConmonContext, id: string, req: OciExecReque
   if (keys.isErr()) return errAsync(keys.error);
   if (req.process.args.length === 0) return errAsync(libpodError('InvalidArg', 'must provide a command to execute'));
   if (!ctx.bundles.has(id)) ctx.bundles.set(id, req.bundlePath);
-  const paths = new ExecPaths(req.bundlePath, req.sessionId);
+  const paths = ctx.layout.execPaths(id, req.sessionId);
   const run = async (): Promise<OciExecSession> => {
     let args: string[];
     try {

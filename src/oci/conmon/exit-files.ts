@@ -135,12 +135,18 @@ export interface WaitOptions {
   dir?: string;
   /** Only events for this entry name wake the probe (default: any). */
   name?: string;
+  /**
+   * First fallback poll interval, doubled after each poll up to
+   * {@link POLL_MS} (default: {@link POLL_MS} throughout). For waits whose end
+   * no watch event announces, such as a process about to exit.
+   */
+  firstPollMs?: number;
 }
 
 /**
- * Runs `probe` now, on every watch event (for `name`) and every 100 ms until it
- * returns a value or the timeout passes. Probes never overlap; a probe that
- * throws ends the wait with that error.
+ * Runs `probe` now, on every watch event (for `name`) and every 100 ms (or
+ * from `firstPollMs` up) until it returns a value or the timeout passes.
+ * Probes never overlap; a probe that throws ends the wait with that error.
  */
 export function waitFor<T>(probe: () => Promise<T | undefined>, opts: WaitOptions): Promise<T | undefined> {
   return new Promise<T | undefined>((resolve, reject) => {
@@ -152,7 +158,7 @@ export function waitFor<T>(probe: () => Promise<T | undefined>, opts: WaitOption
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
-      clearInterval(poll);
+      clearTimeout(poll);
       unsubscribe();
       own?.close();
       fn();
@@ -186,7 +192,14 @@ export function waitFor<T>(probe: () => Promise<T | undefined>, opts: WaitOption
       watcher = own;
     }
     const unsubscribe = watcher ? watcher.subscribe((n) => (opts.name === undefined || n === opts.name ? check() : undefined)) : () => undefined;
-    const poll = setInterval(check, POLL_MS);
+    let pollMs = Math.min(Math.max(1, opts.firstPollMs ?? POLL_MS), POLL_MS);
+    const tick = (): void => {
+      if (settled) return;
+      check();
+      pollMs = Math.min(pollMs * 2, POLL_MS);
+      poll = setTimeout(tick, pollMs);
+    };
+    let poll = setTimeout(tick, pollMs);
     // setTimeout fires at once past 2^31-1 ms: cap long waits (a stop timeout of weeks) there.
     const deadline = setTimeout(() => finish(() => resolve(undefined)), Math.min(Math.max(0, opts.timeoutMs), 2 ** 31 - 1));
     check();

@@ -9,15 +9,19 @@
  *     conmon.pid                     the monitor's pid (--conmon-pidfile)
  *     oci-log                        runc's JSON error log (--log)
  *     bundle                         the bundle path, so a later process finds attach/ctl/oom
+ *     exec/<sessionId>/              one exec session: conmon's bundle and cwd for it
+ *       exec-process-<rand>          the process JSON (runc exec --process)
+ *       exec_pid  oci-log  attach ctl winsz
+ *       exit/<id>                    the session's exit file
  *   runc/                            runc --root (default; configurable)
  * <bundle>/                          owned by the engine; conmon's cwd
  *   config.json                      written by the engine
  *   attach ctl winsz oom             made by conmon
- *   <sessionId>/                     one exec session (0755)
- *     exec-process-<rand>            the process JSON (runc exec --process)
- *     exec_pid  oci-log  attach ctl winsz
- *     exit/<id>                      the session's exit file
  * ```
+ *
+ * Exec sessions live in the volatile root (libpod keeps them in the bundle):
+ * they cannot outlive a reboot, and their sockets, FIFOs and pid files are
+ * written on every exec, so a tmpfs `/run` keeps them off the disk.
  * @module
  */
 import { join } from 'node:path';
@@ -63,12 +67,15 @@ export class Layout {
   exitFile(id: string): string {
     return join(this.exitsDir, id);
   }
+
+  /** The paths of exec session `sessionId` of container `id`. */
+  execPaths(id: string, sessionId: string): ExecPaths {
+    return new ExecPaths(join(this.ctrDir(id), 'exec', sessionId), sessionId);
+  }
 }
 
-/** Paths of one exec session below the container's bundle. */
+/** Paths of one exec session (see {@link Layout.execPaths}). */
 export class ExecPaths {
-  /** `<bundle>/<sessionId>`: conmon's bundle and cwd for the exec. */
-  readonly dir: string;
   /** The session's exit directory. */
   readonly exitDir: string;
   /** The exec process pid (runc exec --pid-file). */
@@ -76,8 +83,8 @@ export class ExecPaths {
   /** runc's JSON error log for the exec. */
   readonly ociLog: string;
 
-  constructor(bundlePath: string, readonly sessionId: string) {
-    this.dir = join(bundlePath, sessionId);
+  /** @param dir the session's directory: conmon's bundle and cwd for the exec. */
+  constructor(readonly dir: string, readonly sessionId: string) {
     this.exitDir = join(this.dir, 'exit');
     this.pidFile = join(this.dir, 'exec_pid');
     this.ociLog = join(this.dir, 'oci-log');

@@ -5,11 +5,11 @@
  * every call (libpod's `state` call omits its runtime flags; we do not).
  * @module
  */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type ErrorCode, type LibpodError } from '../../define/errors.js';
 import { runCommand, type CommandOutput } from '../../host/command.js';
+import { pathExists } from '../../util/fs.js';
 import { logger } from '../../util/log.js';
 
 const log = logger('oci:conmon');
@@ -85,21 +85,16 @@ export class RuncCli {
     readonly root: string,
   ) {}
 
-  /** The global flags every call gets, also handed to conmon as `--runtime-arg`s. */
   /**
    * Whether the runtime has a container `id`: its state directory
    * `<root>/<id>` exists (runc's `state.json` and crun's `status` live there).
    * A stat instead of a `runc state` process keeps create fast.
    */
-  async knows(id: string): Promise<boolean> {
-    try {
-      await access(join(this.root, id));
-      return true;
-    } catch {
-      return false;
-    }
+  knows(id: string): Promise<boolean> {
+    return pathExists(join(this.root, id));
   }
 
+  /** The global flags every call gets, also handed to conmon as `--runtime-arg`s. */
   globalArgs(): string[] {
     return ['--root', this.root];
   }
@@ -157,9 +152,14 @@ export class RuncCli {
     return this.checked(['resume', id]).map(() => undefined);
   }
 
+  /** The arguments of {@link RuncCli.delete} (also conmon's exit command). */
+  static deleteArgs(id: string): string[] {
+    return ['delete', '--force', id];
+  }
+
   /** `delete --force <id>`: silent for an unknown id. */
   delete(id: string): ResultAsync<void, LibpodError> {
-    return this.checked(['delete', '--force', id]).map(() => undefined);
+    return this.checked(RuncCli.deleteArgs(id)).map(() => undefined);
   }
 
   /** `checkpoint --image-path ... --work-path ... [--leave-running] [--tcp-established] <id>`. */

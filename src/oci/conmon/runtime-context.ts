@@ -22,6 +22,8 @@ export interface ConmonContext {
   layout: Layout;
   /** The watcher on `<runRoot>/exits`. */
   exits: DirWatcher;
+  /** The watcher on the runtime's `--root`: a container's state directory going away ends its deletion. */
+  states: DirWatcher;
   /** conmon's `--log-level` for containers (exec sessions never get `debug`: P6). */
   logLevel: ConmonLogLevel;
   /** Bundle paths by container id (from create, or read back from `oci/<id>/bundle`). */
