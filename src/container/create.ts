@@ -22,10 +22,7 @@ export interface InternalCreateOptions {
 /** The requested name, or a generated `adjective_noun` free among containers and pods. */
 export function chooseName(ctx: EngineContext, requested: unknown): ResultAsync<string, LibpodError> {
   if (requested !== undefined) return okAsync(requested as string);
-  return ResultAsync.combine([ctx.index.allContainers(), ctx.index.allPods()]).map(([ctrs, pods]) => {
-    const taken = new Set([...ctrs.map((c) => c.name), ...pods.map((p) => p.name)]);
-    return generateName((n) => taken.has(n));
-  });
+  return ctx.index.takenNames().map((taken) => generateName((n) => taken(n)));
 }
 
 function resolveDependencies(ctx: EngineContext, config: ContainerConfig): ResultAsync<string[], LibpodError> {

@@ -90,15 +90,14 @@ export function withContainer<T>(
  * a missing container ranks 0 (its load under the lock reports it).
  */
 function dependencyRanks(ctx: EngineContext, ids: readonly string[]): ResultAsync<Map<string, number>, LibpodError> {
-  return ctx.index.allContainers().map((recs) => {
-    const deps = new Map(recs.map((r) => [r.id, r.dependencyIds]));
+  return ctx.index.dependencyGraph().map((deps) => {
     const ranks = new Map<string, number>();
     const rank = (id: string, seen: Set<string>): number => {
       const known = ranks.get(id);
       if (known !== undefined) return known;
       if (seen.has(id)) return 0;
       seen.add(id);
-      const r = Math.max(-1, ...(deps.get(id) ?? []).map((d) => rank(d, seen))) + 1;
+      const r = Math.max(-1, ...deps(id).map((d) => rank(d, seen))) + 1;
       ranks.set(id, r);
       return r;
     };

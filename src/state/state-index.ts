@@ -5,10 +5,11 @@
  * use. Every backend gets them for free.
  * @module
  */
-import { err, errAsync, ok, okAsync, ResultAsync } from 'neverthrow';
+import { err, errAsync, ok, okAsync, ResultAsync, type Result } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord, PodRecord, RecordKind, RecordMap, VolumeRecord } from '../define/records.js';
 import { validateName, FULL_ID_PATTERN } from '../define/ids.js';
+import { Relations } from './relations.js';
 import type { StateStore, StateWriteOp } from './state-store.js';
 import {
   checkContainerShape,
@@ -31,13 +32,18 @@ function emptyKey(what: string): LibpodError {
  *
  * Mutating operations (check, then write) run one at a time through an
  * internal queue, so two concurrent `addContainer` calls cannot both take the
- * same name. Records passed in and returned are copies. Every method returns
- * a `ResultAsync` and never throws.
+ * same name. The relations the rules check (ids, names, pods, dependencies,
+ * volumes) are read from the store once and then kept in memory
+ * ({@link Relations}), so the index MUST be its store's only writer while it
+ * is in use (what `LevelStateStore`'s lock guarantees across processes).
+ * Records passed in and returned are copies. Every method returns a
+ * `ResultAsync` and never throws.
  */
 export class StateIndex {
   /** The store underneath (for open/close and capabilities). */
   readonly store: StateStore;
   #tail: Promise<unknown> = Promise.resolve();
+  #relations: Promise<Result<Relations, LibpodError>> | undefined;
 
   /** @param store an opened store (or one opened before the first call). */
   constructor(store: StateStore) {
@@ -55,24 +61,22 @@ export class StateIndex {
     return this.#serial(() => {
       const shape = checkContainerShape(rec);
       if (shape.isErr()) return errAsync(shape.error);
-      return ResultAsync.combine([this.#ctrMap(), this.store.list('pod'), this.store.list('volume')]).andThen(
-        ([ctrs, pods, vols]) => {
-          const checked = checkIdAndName(rec, 'container', [...ctrs.values()], pods, 'CtrExists')
-            .andThen(() => checkDependencies(rec, ctrs))
-            .andThen(() => {
-              if (rec.podId !== undefined && !pods.some((p) => p.id === rec.podId)) {
-                return err(libpodError('NoSuchPod', `no pod with ID ${rec.podId} found: no such pod`));
-              }
-              const missing = (rec.config.volumes ?? []).find((v) => !vols.some((x) => x.name === v.name));
-              if (missing) {
-                return err(libpodError('NoSuchVolume', `volume ${missing.name} used by container ${rec.id} does not exist: no such volume`));
-              }
-              return ok(undefined);
-            });
-          if (checked.isErr()) return errAsync(checked.error);
-          return this.store.write([{ op: 'put', kind: 'container', key: rec.id, value: rec }]);
-        },
-      );
+      return this.#related().andThen((rel) => {
+        const checked = checkIdAndName(rec, 'container', rel.idOwner(rec.id), rel.nameOwner(rec.name), 'CtrExists')
+          .andThen(() => checkDependencies(rec, rel.containers))
+          .andThen(() => {
+            if (rec.podId !== undefined && !rel.hasPod(rec.podId)) {
+              return err(libpodError('NoSuchPod', `no pod with ID ${rec.podId} found: no such pod`));
+            }
+            const missing = (rec.config.volumes ?? []).find((v) => !rel.hasVolume(v.name));
+            if (missing) {
+              return err(libpodError('NoSuchVolume', `volume ${missing.name} used by container ${rec.id} does not exist: no such volume`));
+            }
+            return ok(undefined);
+          });
+        if (checked.isErr()) return errAsync(checked.error);
+        return this.#write([{ op: 'put', kind: 'container', key: rec.id, value: rec }]);
+      });
     });
   }
 
@@ -86,7 +90,7 @@ export class StateIndex {
         return errAsync(libpodError('InvalidArg', 'container record needs a state to save'));
       }
       return this.getContainer(rec.id).andThen((stored) =>
-        this.store.write([{ op: 'put', kind: 'container', key: stored.id, value: { ...stored, state: rec.state } }]),
+        this.#write([{ op: 'put', kind: 'container', key: stored.id, value: { ...stored, state: rec.state } }]),
       );
     });
   }
@@ -103,18 +107,18 @@ export class StateIndex {
    */
   removeContainers(ids: readonly string[]): R<void> {
     return this.#serial(() =>
-      this.#ctrMap().andThen((ctrs) => {
+      this.#related().andThen((rel) => {
         const set = new Set(ids);
         for (const id of set) {
-          if (!ctrs.has(id)) return errAsync(libpodError('NoSuchCtr', `no container with ID ${id} found in database: no such container`));
-          const deps = dependentsOf(id, ctrs.values(), set);
+          if (!rel.containers.has(id)) return errAsync(libpodError('NoSuchCtr', `no container with ID ${id} found in database: no such container`));
+          const deps = dependentsOf(id, rel.containers.values(), set);
           if (deps.length > 0) {
             return errAsync(
               libpodError('DepExists', `container ${id} has dependent containers which must be removed before it: ${deps.join(', ')}: dependency exists`),
             );
           }
         }
-        return this.store.write([...set].map((id): StateWriteOp => ({ op: 'del', kind: 'container', key: id })));
+        return this.#write([...set].map((id): StateWriteOp => ({ op: 'del', kind: 'container', key: id })));
       }),
     );
   }
@@ -139,17 +143,15 @@ export class StateIndex {
   }
 
   #lookupContainerByScan(idOrNameOrPrefix: string): R<ContainerRecord> {
-    return this.store.list('container').andThen((ctrs) => {
-      const found = resolveLookup(idOrNameOrPrefix, ctrs, 'container');
+    return this.#related().andThen((rel) => {
+      const found = resolveLookup(idOrNameOrPrefix, [...rel.containers.values()], 'container');
       if (found.isErr()) return errAsync(found.error);
-      if (found.value) return okAsync(found.value);
-      return this.store.list('pod').andThen((pods) => {
-        const pod = pods.find((p) => p.id === idOrNameOrPrefix || p.name === idOrNameOrPrefix);
-        const msg = pod
-          ? `"${idOrNameOrPrefix}" is a pod, not a container: no such container`
-          : `no container with name or ID "${idOrNameOrPrefix}" found: no such container`;
-        return errAsync(libpodError('NoSuchCtr', msg));
-      });
+      if (found.value) return this.getContainer(found.value.id);
+      const isPod = rel.idOwner(idOrNameOrPrefix)?.kind === 'pod' || rel.nameOwner(idOrNameOrPrefix)?.kind === 'pod';
+      const msg = isPod
+        ? `"${idOrNameOrPrefix}" is a pod, not a container: no such container`
+        : `no container with name or ID "${idOrNameOrPrefix}" found: no such container`;
+      return errAsync(libpodError('NoSuchCtr', msg));
     });
   }
 
@@ -160,11 +162,21 @@ export class StateIndex {
 
   /** Ids of the containers that depend on `id` (libpod's `ContainerInUse`); `NoSuchCtr` when missing. */
   containerDependents(id: string): R<string[]> {
-    return this.#ctrMap().andThen((ctrs) =>
-      ctrs.has(id)
-        ? okAsync(dependentsOf(id, ctrs.values()))
+    return this.#related().andThen((rel) =>
+      rel.containers.has(id)
+        ? okAsync(dependentsOf(id, rel.containers.values()))
         : errAsync(libpodError('NoSuchCtr', `no container with ID ${id} found in database: no such container`)),
     );
+  }
+
+  /** A reader of each container's dependency ids (none for an unknown id); dependencies never change. */
+  dependencyGraph(): R<(id: string) => readonly string[]> {
+    return this.#related().map((rel) => (id: string) => rel.containers.get(id)?.dependencyIds ?? []);
+  }
+
+  /** A test of whether a container or pod has a name (names are one namespace), as of now. */
+  takenNames(): R<(name: string) => boolean> {
+    return this.#related().map((rel) => (name: string) => rel.nameOwner(name) !== undefined);
   }
 
   /** Whether a container with this full id exists. */
@@ -180,10 +192,10 @@ export class StateIndex {
     return this.#serial(() => {
       const shape = checkPodShape(rec);
       if (shape.isErr()) return errAsync(shape.error);
-      return ResultAsync.combine([this.store.list('container'), this.store.list('pod')]).andThen(([ctrs, pods]) => {
-        const checked = checkIdAndName(rec, 'pod', ctrs, pods, 'PodExists');
+      return this.#related().andThen((rel) => {
+        const checked = checkIdAndName(rec, 'pod', rel.idOwner(rec.id), rel.nameOwner(rec.name), 'PodExists');
         if (checked.isErr()) return errAsync(checked.error);
-        return this.store.write([{ op: 'put', kind: 'pod', key: rec.id, value: rec }]);
+        return this.#write([{ op: 'put', kind: 'pod', key: rec.id, value: rec }]);
       });
     });
   }
@@ -192,7 +204,7 @@ export class StateIndex {
   savePod(rec: PodRecord): R<void> {
     return this.#serial(() =>
       this.getPod(rec?.id).andThen((stored) =>
-        this.store.write([
+        this.#write([
           { op: 'put', kind: 'pod', key: stored.id, value: { ...rec, id: stored.id, name: stored.name, createdAt: stored.createdAt } },
         ]),
       ),
@@ -202,10 +214,12 @@ export class StateIndex {
   /** Removes a pod: `NoSuchPod` when missing, `CtrExists` while it still has containers. */
   removePod(id: string): R<void> {
     return this.#serial(() =>
-      this.podMembers(id).andThen((members) => {
-        if (members.length > 0) return errAsync(libpodError('CtrExists', `pod ${id} still has containers: container already exists`));
-        return this.store.write([{ op: 'del', kind: 'pod', key: id }]);
-      }),
+      this.getPod(id).andThen(() =>
+        this.#related().andThen((rel) => {
+          if (rel.membersOf(id).length > 0) return errAsync(libpodError('CtrExists', `pod ${id} still has containers: container already exists`));
+          return this.#write([{ op: 'del', kind: 'pod', key: id }]);
+        }),
+      ),
     );
   }
 
@@ -218,10 +232,10 @@ export class StateIndex {
   /** A pod by full id, then name, then unique id prefix (`InvalidArg` / `NoSuchPod` as {@link lookupContainer}). */
   lookupPod(idOrNameOrPrefix: string): R<PodRecord> {
     if (typeof idOrNameOrPrefix !== 'string' || idOrNameOrPrefix.length === 0) return errAsync(emptyKey('pod name or ID'));
-    return this.store.list('pod').andThen((pods) => {
-      const found = resolveLookup(idOrNameOrPrefix, pods, 'pod');
+    return this.#related().andThen((rel) => {
+      const found = resolveLookup(idOrNameOrPrefix, rel.pods(), 'pod');
       if (found.isErr()) return errAsync(found.error);
-      if (found.value) return okAsync(found.value);
+      if (found.value) return this.getPod(found.value.id);
       return errAsync(libpodError('NoSuchPod', `no pod with name or ID "${idOrNameOrPrefix}" found: no such pod`));
     });
   }
@@ -233,7 +247,10 @@ export class StateIndex {
 
   /** The containers of a pod; `NoSuchPod` when the pod is missing. */
   podMembers(podId: string): R<ContainerRecord[]> {
-    return this.getPod(podId).andThen(() => this.store.list('container').map((ctrs) => ctrs.filter((c) => c.podId === podId)));
+    return this.getPod(podId)
+      .andThen(() => this.#related())
+      .andThen((rel) => ResultAsync.combine(rel.membersOf(podId).map((id) => this.store.get('container', id))))
+      .map((recs) => recs.filter((r): r is ContainerRecord => r !== undefined));
   }
 
   // ---- volumes ----
@@ -246,7 +263,7 @@ export class StateIndex {
       return this.store.get('volume', rec.name).andThen((existing) =>
         existing
           ? errAsync(libpodError('VolumeExists', `volume with name ${rec.name} already exists: volume already exists`))
-          : this.store.write([{ op: 'put', kind: 'volume', key: rec.name, value: rec }]),
+          : this.#write([{ op: 'put', kind: 'volume', key: rec.name, value: rec }]),
       );
     });
   }
@@ -261,7 +278,7 @@ export class StateIndex {
       this.getVolume(rec?.name).andThen((stored) => {
         const { name, driver, createdAt, labels, options } = stored;
         const value: VolumeRecord = { ...rec, name, driver, createdAt, labels, options };
-        return this.store.write([{ op: 'put', kind: 'volume', key: name, value }]);
+        return this.#write([{ op: 'put', kind: 'volume', key: name, value }]);
       }),
     );
   }
@@ -275,7 +292,7 @@ export class StateIndex {
             libpodError('VolumeBeingUsed', `volume ${name} is being used by the following container(s): ${users.join(', ')}: volume is being used`),
           );
         }
-        return this.store.write([{ op: 'del', kind: 'volume', key: name }]);
+        return this.#write([{ op: 'del', kind: 'volume', key: name }]);
       }),
     );
   }
@@ -293,7 +310,7 @@ export class StateIndex {
 
   /** Ids of the containers whose config uses the volume; `NoSuchVolume` when missing. */
   volumeUsers(name: string): R<string[]> {
-    return this.getVolume(name).andThen(() => this.store.list('container').map((ctrs) => usersOfVolume(name, ctrs)));
+    return this.getVolume(name).andThen(() => this.#related().map((rel) => usersOfVolume(name, rel.containers.values())));
   }
 
   // ---- raw ----
@@ -303,7 +320,7 @@ export class StateIndex {
    * No integrity rule is checked: the caller MUST keep the state consistent.
    */
   writeAtomic(ops: readonly StateWriteOp[]): R<void> {
-    return this.#serial(() => this.store.write(ops));
+    return this.#serial(() => this.#write(ops));
   }
 
   /** Runs `fn` after every earlier mutating call settled; a throw becomes `Internal`. */
@@ -317,7 +334,31 @@ export class StateIndex {
     return this.store.get(kind, key).andThen((v) => (v === undefined ? errAsync(missing()) : okAsync(v)));
   }
 
-  #ctrMap(): R<Map<string, ContainerRecord>> {
-    return this.store.list('container').map((ctrs) => new Map(ctrs.map((c) => [c.id, c])));
+  /** The relations, read from the store on first use (a failed read is retried next time). */
+  #related(): R<Relations> {
+    if (!this.#relations) {
+      const loading = ResultAsync.combine([this.store.list('container'), this.store.list('pod'), this.store.list('volume')]).map(([c, p, v]) =>
+        Relations.of(c, p, v),
+      );
+      this.#relations = Promise.resolve(loading).then((r) => {
+        if (r.isErr()) this.#relations = undefined;
+        return r;
+      });
+    }
+    return new ResultAsync(this.#relations);
+  }
+
+  /**
+   * Writes `ops`, then brings the loaded relations up to date. Relations not
+   * loaded yet (or whose load failed) read the write when they are loaded;
+   * either way the committed write is reported as done.
+   */
+  #write(ops: readonly StateWriteOp[]): R<void> {
+    return this.store.write(ops).andThen(() => {
+      if (!this.#relations) return okAsync(undefined);
+      return this.#related()
+        .map((rel) => rel.apply(ops))
+        .orElse(() => okAsync(undefined));
+    });
   }
 }

@@ -8,6 +8,7 @@ import { err, ok, type Result } from 'neverthrow';
 import { libpodError, type ErrorCode, type LibpodError } from '../define/errors.js';
 import { FULL_ID_PATTERN, validateName } from '../define/ids.js';
 import type { ContainerRecord, PodRecord } from '../define/records.js';
+import type { ContainerRelations, Owner } from './relations.js';
 
 type Named = { id: string; name: string };
 
@@ -51,35 +52,32 @@ export function checkPodShape(rec: unknown): Result<PodRecord, LibpodError> {
 
 /**
  * Ids and names are one namespace across containers and pods (libpod's id
- * and name registries): `code` when `candidate` clashes with any of them.
+ * and name registries): `code` when `candidate`'s id or name already has an
+ * owner (`idOwner`, `nameOwner`).
  */
 export function checkIdAndName(
   candidate: Named,
   what: 'container' | 'pod',
-  ctrs: readonly Named[],
-  pods: readonly Named[],
+  idOwner: Owner | undefined,
+  nameOwner: Owner | undefined,
   code: ErrorCode,
 ): Result<void, LibpodError> {
-  for (const [kind, list] of [['container', ctrs], ['pod', pods]] as const) {
-    for (const other of list) {
-      if (other.id === candidate.id) {
-        return err(libpodError(code, `ID ${candidate.id} is already in use by ${kind} ${other.id}: ${what} already exists`));
-      }
-      if (other.name === candidate.name) {
-        return err(
-          libpodError(
-            code,
-            `the ${what} name "${candidate.name}" is already in use by ${kind} ${other.id}. You have to remove that ${kind} to be able to reuse that name: that name is already in use`,
-          ),
-        );
-      }
-    }
+  if (idOwner) {
+    return err(libpodError(code, `ID ${candidate.id} is already in use by ${idOwner.kind} ${idOwner.id}: ${what} already exists`));
+  }
+  if (nameOwner) {
+    return err(
+      libpodError(
+        code,
+        `the ${what} name "${candidate.name}" is already in use by ${nameOwner.kind} ${nameOwner.id}. You have to remove that ${nameOwner.kind} to be able to reuse that name: that name is already in use`,
+      ),
+    );
   }
   return ok(undefined);
 }
 
 /** Dependencies must exist, not be the container itself, and share its pod (libpod's rule). */
-export function checkDependencies(rec: ContainerRecord, ctrs: ReadonlyMap<string, ContainerRecord>): Result<void, LibpodError> {
+export function checkDependencies(rec: ContainerRecord, ctrs: ReadonlyMap<string, { podId?: string }>): Result<void, LibpodError> {
   for (const depId of rec.dependencyIds) {
     if (depId === rec.id) return err(libpodError('InvalidArg', `container ${rec.id} cannot depend on itself`));
     const dep = ctrs.get(depId);
@@ -97,16 +95,16 @@ export function checkDependencies(rec: ContainerRecord, ctrs: ReadonlyMap<string
 }
 
 /** The ids of containers in `ctrs` that list `id` among their dependencies, excluding `ignore`. */
-export function dependentsOf(id: string, ctrs: Iterable<ContainerRecord>, ignore: ReadonlySet<string> = new Set()): string[] {
+export function dependentsOf(id: string, ctrs: Iterable<Pick<ContainerRelations, 'id' | 'dependencyIds'>>, ignore: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   for (const c of ctrs) if (!ignore.has(c.id) && c.dependencyIds.includes(id)) out.push(c.id);
   return out;
 }
 
-/** The ids of containers whose config uses volume `name`. */
-export function usersOfVolume(name: string, ctrs: Iterable<ContainerRecord>): string[] {
+/** The ids of containers in `ctrs` whose config uses volume `name`. */
+export function usersOfVolume(name: string, ctrs: Iterable<Pick<ContainerRelations, 'id' | 'volumes'>>): string[] {
   const out: string[] = [];
-  for (const c of ctrs) if ((c.config.volumes ?? []).some((v) => v.name === name)) out.push(c.id);
+  for (const c of ctrs) if (c.volumes.includes(name)) out.push(c.id);
   return out;
 }
 

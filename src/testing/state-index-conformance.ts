@@ -124,6 +124,49 @@ const CONTAINER_CASES: Record<string, IndexCase> = {
     await expectErr(index.removeContainer(rec.id), 'NoSuchCtr');
     assert.deepEqual(await expectOk(index.allContainers()), []);
   },
+  'frees a removed container\'s id, name, dependencies and volumes for what comes next': async (index) => {
+    const vol = makeVolumeRecord();
+    await expectOk(index.addVolume(vol));
+    const a = makeContainerRecord({ name: 'reused', config: { volumes: [{ name: vol.name, dest: '/v' }] } });
+    const dependent = makeContainerRecord({ dependencyIds: [a.id] });
+    await expectOk(index.addContainer(a));
+    await expectOk(index.addContainer(dependent));
+    assert.deepEqual(await expectOk(index.containerDependents(a.id)), [dependent.id]);
+    assert.deepEqual(await expectOk(index.volumeUsers(vol.name)), [a.id]);
+    assert.equal((await expectOk(index.lookupContainer('reused'))).id, a.id);
+    await expectOk(index.removeContainers([a.id, dependent.id]));
+    await expectErr(index.lookupContainer('reused'), 'NoSuchCtr');
+    assert.deepEqual(await expectOk(index.volumeUsers(vol.name)), []);
+    await expectOk(index.removeVolume(vol.name));
+    const b = makeContainerRecord({ id: a.id, name: 'reused' });
+    await expectOk(index.addContainer(b));
+    assert.deepEqual(await expectOk(index.containerDependents(b.id)), []);
+    assert.equal((await expectOk(index.lookupContainer('reused'))).id, b.id);
+    assert.equal((await expectOk(index.takenNames()))('reused'), true);
+    assert.equal((await expectOk(index.takenNames()))(dependent.name), false);
+  },
+  'a second index over the store sees what the first one wrote': async (index, store, fixture) => {
+    const pod = makePodRecord({ name: 'pod1' });
+    const a = makeContainerRecord({ name: 'first', podId: pod.id });
+    await expectOk(index.addPod(pod));
+    await expectOk(index.addContainer(a));
+    let other = store;
+    if (store.capabilities.persistent && fixture.reopen) {
+      await expectOk(store.close());
+      other = fixture.reopen();
+      await expectOk(other.open());
+    }
+    try {
+      const second = new StateIndex(other);
+      await expectErr(second.addContainer(makeContainerRecord({ name: 'first' })), 'CtrExists');
+      await expectErr(second.addPod(makePodRecord({ name: 'first' })), 'PodExists');
+      assert.deepEqual((await expectOk(second.podMembers(pod.id))).map((c) => c.id), [a.id]);
+      await expectErr(second.removePod(pod.id), 'CtrExists');
+      assert.deepEqual((await expectOk(second.dependencyGraph()))(a.id), []);
+    } finally {
+      if (other !== store) await expectOk(other.close());
+    }
+  },
   'returns copies: mutating a returned record changes nothing': async (index) => {
     const rec = makeContainerRecord();
     await expectOk(index.addContainer(rec));
