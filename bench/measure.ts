@@ -3,7 +3,11 @@
  *
  * Every engine is a {@link Subject}; {@link interleave} times them round-robin
  * (iteration 1 of each, then iteration 2 of each, ...), so a slow spell of
- * the machine lands on all of them alike instead of on whichever ran then.
+ * the machine lands on all of them alike instead of on whichever ran then,
+ * in a new (seeded, so repeatable) order each round, so what one engine
+ * leaves running in the background (podman's cleanup processes, the kernel
+ * tearing down a network namespace) does not always fall on the same
+ * neighbour.
  * @module
  */
 import { mkdir } from 'node:fs/promises';
@@ -39,7 +43,8 @@ export function median(xs: readonly number[]): number {
 
 /**
  * Runs `op` of every subject once untimed (warm-up), then `iterations` rounds
- * of one timed `op` per subject; returns the milliseconds per subject.
+ * of one timed `op` per subject, in a shuffled order each round; returns the
+ * milliseconds per subject.
  */
 export async function interleave(
   subjects: readonly Subject[],
@@ -48,14 +53,37 @@ export async function interleave(
 ): Promise<Map<EngineKey, number[]>> {
   const times = new Map<EngineKey, number[]>(subjects.map((s) => [s.key, []]));
   for (const s of subjects) await op(s, -1);
+  const random = seededRandom(0x11b90d);
   for (let i = 0; i < iterations; i++) {
-    for (const s of subjects) {
+    for (const s of shuffled(subjects, random)) {
       const t0 = performance.now();
       await op(s, i);
       times.get(s.key)?.push(performance.now() - t0);
     }
   }
   return times;
+}
+
+/** A repeatable pseudo-random source in [0, 1) (mulberry32). */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A Fisher-Yates shuffled copy of `xs`. */
+function shuffled<T>(xs: readonly T[], random: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }
 
 /** The value of an Ok, or a thrown Error naming `what` (the benchmark stops and cleans up). */
