@@ -35,6 +35,10 @@ export interface StateStoreCapabilities {
  * - `write(ops)` MUST apply all ops or none, even if the process is killed mid-write.
  * - `get`/`list` MUST return copies: mutating a returned record MUST NOT change the store.
  * - `del` of a missing key MUST succeed (no-op); `put` MUST overwrite.
+ *
+ * While a `StateIndex` (an open `Runtime`) uses a store, it is the store's
+ * only writer: the index keeps ids, names and relations in memory. A backend
+ * shared by several processes must let only one open it at a time (`Locked`).
  */
 export interface StateStore {
   /** A short name for messages (`'level'`, `'memory'`). */
