@@ -10,11 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import type { TerminalSize } from '../../define/streams.js';
+import { pathExists } from '../../util/fs.js';
 import { logger } from '../../util/log.js';
 import { resizeTerminal } from './ctl-fifo.js';
 import { readExitFile, waitFor } from './exit-files.js';
 import type { ExecPaths } from './layout.js';
-import { pathExists } from '../../util/fs.js';
 import { isAlive, readPidFile, signalPid } from './pids.js';
 import { execKey, nameError, type ConmonContext } from './runtime-context.js';
 
