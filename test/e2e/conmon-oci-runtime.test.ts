@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +41,20 @@ function sink(): { stream: PassThrough; text: () => string } {
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/** Pids of live conmon processes whose command line names container `id`. */
+async function conmonsOf(id: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const zombie = / Z /.test(stat.slice(stat.lastIndexOf(')')));
+    const argv = cmdline.split('\0');
+    if (!zombie && basename(argv[0] ?? '') === 'conmon' && argv.includes(id)) pids.push(Number(name));
+  }
+  return pids;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -314,6 +328,26 @@ describe('ConmonOciRuntime (conmon + runc)', { skip: isRoot ? false : 'needs roo
     await fails(oci.create({ id, name: id, bundlePath: bundle, spec, logPath: join(bundle, 'ctr.log') }), 'OCIRuntimeNotFound');
     assert.equal((await ok(oci.status(id))).status, 'missing');
     await fails(oci.create({ id: 'bad.id', name: 'x', bundlePath: bundle, spec, logPath: join(bundle, 'ctr.log') }), 'InvalidArg');
+  });
+
+  it('when the runtime files cannot be prepared, create fails and kills the conmon it started', async (t) => {
+    const id = `t${randomBytes(8).toString('hex')}`;
+    const bundle = join(roots.root, 'containers', id, 'userdata');
+    await mkdir(bundle, { recursive: true });
+    const spec = await writeMinimalSpec(bundle, { rootfs: rootfs.path, args: ['true'] });
+    // A leftover conmon file that cannot be removed (immutable: even root gets EPERM).
+    const stuck = join(bundle, 'attach');
+    await writeFile(stuck, '');
+    await runCommand('chattr', ['+i', stuck]);
+    t.after(async () => {
+      await runCommand('chattr', ['-i', stuck]);
+      await oci.delete(id);
+    });
+    const before = await conmonsOf(id);
+    await fails(oci.create({ id, name: id, bundlePath: bundle, spec, logPath: join(bundle, 'ctr.log') }), 'Internal');
+    await sleep(100);
+    assert.deepEqual(await conmonsOf(id), before, 'no conmon of this container is left');
+    assert.equal((await ok(oci.status(id))).status, 'missing');
   });
 
   it('a missing binary is OCIRuntimeNotFound', async () => {

@@ -135,6 +135,8 @@ export interface ConmonLaunch {
   unref(): void;
   /** Destroys every pipe end and unrefs the child: the monitor lives on without us. */
   release(): void;
+  /** Before the start byte only: kills the first conmon (it has not forked yet) and releases the pipes. */
+  abort(): void;
 }
 
 /** Spawns conmon detached with stdio `['ignore','ignore','pipe','pipe','pipe'(,'pipe')]`. */
@@ -180,6 +182,10 @@ export function launchConmon(opts: LaunchOptions): ConmonLaunch {
     release: () => {
       for (const s of pipes) s?.destroy();
       child.unref();
+    },
+    abort: () => {
+      child.kill('SIGKILL');
+      launch.release();
     },
   };
   return launch;

@@ -1,7 +1,9 @@
 /**
  * Creating a container through conmon (libpod `createOCIContainer`):
  * spawn, one start byte, the sync line with the init pid (or the runtime's
- * error), then read `conmon.pid` and let go of the monitor.
+ * error), then read `conmon.pid` and let go of the monitor. conmon waits for
+ * the start byte before it does anything, so the runtime files of an earlier
+ * container of that id are cleared while it starts up.
  * @module
  */
 import { rm } from 'node:fs/promises';
@@ -76,17 +78,35 @@ function conmonArgsFor(ctx: ConmonContext, req: OciCreateRequest): string[] {
   });
 }
 
-/** Refuses an id the runtime knows, then clears what an earlier container of that id left. */
-function prepareFiles(ctx: ConmonContext, req: OciCreateRequest): ResultAsync<void, LibpodError> {
-  // Checked first: the cleanup would break a live container's attach socket and FIFOs.
-  return ResultAsync.fromPromise(
-    (async () => {
-      if (await ctx.runc.knows(req.id)) throw libpodError('CtrExists', `${ctx.runtimeName}: container with id ${req.id} already exists`);
-      await removeConmonFiles(ctx, req.id, req.bundlePath);
-      await rememberBundle(ctx, req.id, req.bundlePath);
-    })(),
-    (e) => toLibpodError(e, 'Internal', `preparing runtime files of container ${req.id}`),
-  );
+/** Clears what an earlier container of this id left, and records the bundle. */
+async function prepareFiles(ctx: ConmonContext, req: OciCreateRequest): Promise<void> {
+  try {
+    await removeConmonFiles(ctx, req.id, req.bundlePath);
+    await rememberBundle(ctx, req.id, req.bundlePath);
+  } catch (e) {
+    throw toLibpodError(e, 'Internal', `preparing runtime files of container ${req.id}`);
+  }
+}
+
+/** Refuses a known id, then prepares the files while conmon starts; the start byte goes once both are done. */
+async function create(ctx: ConmonContext, req: OciCreateRequest, args: readonly string[]): Promise<OciCreateResult> {
+  // Checked first: clearing the files would break a live container's attach socket and FIFOs.
+  if (await ctx.runc.knows(req.id)) throw libpodError('CtrExists', `${ctx.runtimeName}: container with id ${req.id} already exists`);
+  const prepared = prepareFiles(ctx, req);
+  let launch: ConmonLaunch;
+  try {
+    launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: req.bundlePath, attachPipe: false });
+  } catch (e) {
+    await prepared.catch(() => undefined);
+    throw toLibpodError(e, 'OCIRuntime', `cannot run conmon ${ctx.conmonPath}`);
+  }
+  try {
+    await prepared;
+  } catch (e) {
+    launch.abort();
+    throw e;
+  }
+  return handshake(ctx, req, launch);
 }
 
 /** Creates (or, with `restoreFrom`, restores) a container; its state is `created` (restore: running). */
@@ -94,13 +114,5 @@ export function createContainer(ctx: ConmonContext, req: OciCreateRequest): Resu
   const bad = nameError('container id', req.id);
   if (bad) return errAsync(bad);
   const args = conmonArgsFor(ctx, req);
-  return prepareFiles(ctx, req).andThen(() => {
-    let launch: ConmonLaunch;
-    try {
-      launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: req.bundlePath, attachPipe: false });
-    } catch (e) {
-      return errAsync(toLibpodError(e, 'OCIRuntime', `cannot run conmon ${ctx.conmonPath}`));
-    }
-    return ResultAsync.fromPromise(handshake(ctx, req, launch), (e) => toLibpodError(e, 'OCIRuntime', `creating container ${req.id}`));
-  });
+  return ResultAsync.fromPromise(create(ctx, req, args), (e) => toLibpodError(e, 'OCIRuntime', `creating container ${req.id}`));
 }
