@@ -8,6 +8,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { attempt } from '../src/define/errors.js';
 import { defaultContainerConfig } from '../src/testing/records.js';
 import { generateExecSessionId, generateId } from '../src/define/ids.js';
 import { ConmonOciRuntime } from '../src/oci/conmon/conmon-oci-runtime.js';
@@ -31,9 +32,10 @@ export async function ociLayerSubject(workDir: string, runDir: string, rootfs: s
     const config = defaultContainerConfig(`bench-${id.slice(0, 12)}`, { rootfs, command, network: 'none' });
     const spec = must(generateSpec({ id, config, rootfsPath: rootfs, volumeMounts: [] }), 'generateSpec');
     await mkdir(bundlePath, { recursive: true, mode: 0o700 });
-    await writeFile(join(bundlePath, 'config.json'), JSON.stringify(spec));
+    // Written while conmon starts, as the engine does.
+    const bundleReady = attempt(() => writeFile(join(bundlePath, 'config.json'), JSON.stringify(spec)));
     live.add(id);
-    must(await oci.create({ id, name: config.name, bundlePath, spec, logPath: join(bundlePath, 'ctr.log') }), 'create');
+    must(await oci.create({ id, name: config.name, bundlePath, spec, bundleReady, logPath: join(bundlePath, 'ctr.log') }), 'create');
     must(await oci.start(id), 'start');
     if (!spec.process) throw new Error('generated spec without process');
     return { id, process: spec.process };

@@ -8,6 +8,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, type LibpodError } from '../define/errors.js';
 import type { PodNamespace } from '../define/records.js';
+import type { OciCreateResult } from '../oci/oci-runtime.js';
 import type { OciHook, OciSpec } from '../oci/oci-spec-types.js';
 import { logger } from '../util/log.js';
 import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
@@ -63,24 +64,37 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
   });
 }
 
+/** A failure, reported once `pending` has settled too (whatever its outcome). */
+function afterSettled<T>(pending: ResultAsync<unknown, LibpodError>, e: LibpodError): ResultAsync<T, LibpodError> {
+  return ResultAsync.fromSafePromise(Promise.resolve(pending)).andThen(() => errAsync(e));
+}
+
 /**
  * Creates the container in the OCI runtime (libpod `init`): generates and
- * saves the spec, calls `create`, and records state `created`.
+ * saves the spec (`saveSpec`, written while the runtime starts its monitor:
+ * `bundleReady`), calls `create`, and records state `created`.
  */
 export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFrom?: string): ResultAsync<void, LibpodError> {
   const paths = pathsOf(s);
   return buildSpec(s)
     .andThen(({ spec, poststop }) =>
-      attempt(async () => {
-        await mkdir(paths.bundlePath, { recursive: true, mode: 0o700 });
-        await writeFile(paths.configJson, JSON.stringify(spec), { mode: 0o644 });
-      }, 'Internal', `writing runtime spec for container ${s.rec.id}`).andThen(() => {
+      attempt(() => mkdir(paths.bundlePath, { recursive: true, mode: 0o700 }), 'Internal', `creating the bundle of container ${s.rec.id}`).andThen(() => {
+        const written = attempt(() => writeFile(paths.configJson, JSON.stringify(spec), { mode: 0o644 }), 'Internal', `writing runtime spec for container ${s.rec.id}`);
         const create = () =>
-          s.ctx.oci.create({ id: s.rec.id, name: s.rec.name, bundlePath: paths.bundlePath, spec, logPath: paths.logPath, ...(restoreFrom ? { restoreFrom } : {}) });
+          s.ctx.oci.create({
+            id: s.rec.id,
+            name: s.rec.name,
+            bundlePath: paths.bundlePath,
+            spec,
+            bundleReady: written,
+            logPath: paths.logPath,
+            ...(restoreFrom ? { restoreFrom } : {}),
+          });
         // The record says the runtime has no such container: one it has anyway was left by a
         // crash between an earlier create and its save. Remove it and create again.
         return create()
           .orElse((e) => (e.code === 'CtrExists' ? s.ctx.oci.delete(s.rec.id).andThen(create) : errAsync(e)))
+          .orElse((e) => afterSettled<OciCreateResult>(written, e))
           .map((created) => ({ created, poststop }));
       }),
     )

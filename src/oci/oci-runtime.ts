@@ -26,10 +26,17 @@ export interface OciCreateRequest {
   id: string;
   /** Container name (for logs and monitors). */
   name: string;
-  /** Bundle directory; `config.json` has already been written there by the caller. */
+  /** Bundle directory (it exists); the caller writes `config.json` there (see `bundleReady`). */
   bundlePath: string;
   /** The spec written to `config.json`. */
   spec: OciSpec;
+  /**
+   * Settles once the caller's write of `config.json` has, when it is still
+   * under way: the runtime may prepare meanwhile (start its monitor) but MUST
+   * NOT let the OCI runtime read the bundle before. An Err fails the create
+   * with that error and leaves nothing behind. Absent: the bundle is complete.
+   */
+  bundleReady?: ResultAsync<void, LibpodError>;
   /** Path of the k8s-file log the runtime writes the container's output to. */
   logPath: string;
   /** Restore from this checkpoint image directory instead of creating afresh. */

@@ -16,10 +16,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errAsync, ResultAsync } from 'neverthrow';
+import { libpodError } from '../define/errors.js';
 import type { OciCreateRequest, OciExecRequest, OciRuntime, OciRuntimeEnvironment } from '../oci/oci-runtime.js';
 import type { OciProcess } from '../oci/oci-spec-types.js';
 import { parseK8sRecord } from '../oci/k8s-file-log.js';
@@ -157,6 +160,46 @@ function registerLifecycleCases(make: OciConformanceFactory): void {
       assert.equal(running.status, 'running');
       assert.ok(running.pid > 0);
       await expectErr(rt.start(req.id), 'OCIRuntime');
+    });
+  });
+
+  it('create waits for bundleReady before the bundle is read; a failed one fails create and leaves nothing', async () => {
+    await withRuntime(make, async ({ h, rt }) => {
+      // The bundle is broken until bundleReady settles: a runtime reading it early fails.
+      const req = await h.request('exit-7');
+      const configJson = join(req.bundlePath, 'config.json');
+      const good = await readFile(configJson, 'utf8');
+      await writeFile(configJson, '{ not json');
+      let ready = false;
+      const bundleReady = ResultAsync.fromSafePromise(
+        (async () => {
+          await sleep(50);
+          await writeFile(configJson, good);
+          ready = true;
+        })(),
+      );
+      const created = rt.create({ ...req, bundleReady });
+      const result = await created;
+      try {
+        assert.ok(ready, 'create settled before bundleReady');
+        assert.ok(result.isOk(), result.isErr() ? result.error.message : '');
+        await expectOk(rt.start(req.id));
+        assert.equal(await exitOf(rt, req.id), 7);
+      } finally {
+        await rt.delete(req.id);
+      }
+
+      const broken = await h.request('sleep');
+      const refused = libpodError('Internal', 'writing runtime spec: disk full');
+      const failed = await expectErr(rt.create({ ...broken, bundleReady: errAsync(refused) }), 'Internal');
+      assert.equal(failed.message, refused.message);
+      assert.equal((await expectOk(rt.status(broken.id))).status, 'missing');
+      // The id is free: a create after the failed one works.
+      try {
+        await expectOk(rt.create(broken));
+      } finally {
+        await rt.delete(broken.id);
+      }
     });
   });
 

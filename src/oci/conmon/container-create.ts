@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errAsync, ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import { logger } from '../../util/log.js';
 import { delay } from './pids.js';
@@ -88,23 +88,32 @@ async function prepareFiles(ctx: ConmonContext, req: OciCreateRequest): Promise<
   }
 }
 
-/** Refuses a known id, then prepares the files while conmon starts; the start byte goes once both are done. */
+/** Resolves when the caller's bundle is written; rejects with its error. */
+async function bundleWritten(req: OciCreateRequest): Promise<void> {
+  const written = await (req.bundleReady ?? okAsync(undefined));
+  if (written.isErr()) throw written.error;
+}
+
+/**
+ * Refuses a known id, then, while conmon starts (it waits for the start byte
+ * first), clears the old files and lets the caller finish the bundle; the
+ * start byte goes once all are done.
+ */
 async function create(ctx: ConmonContext, req: OciCreateRequest, args: readonly string[]): Promise<OciCreateResult> {
   // Checked first: clearing the files would break a live container's attach socket and FIFOs.
   if (await ctx.runc.knows(req.id)) throw libpodError('CtrExists', `${ctx.runtimeName}: container with id ${req.id} already exists`);
-  const prepared = prepareFiles(ctx, req);
+  const prepared = Promise.allSettled([prepareFiles(ctx, req), bundleWritten(req)]);
   let launch: ConmonLaunch;
   try {
     launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: req.bundlePath, attachPipe: false });
   } catch (e) {
-    await prepared.catch(() => undefined);
+    await prepared;
     throw toLibpodError(e, 'OCIRuntime', `cannot run conmon ${ctx.conmonPath}`);
   }
-  try {
-    await prepared;
-  } catch (e) {
+  const failed = (await prepared).find((r) => r.status === 'rejected');
+  if (failed) {
     launch.abort();
-    throw e;
+    throw failed.reason;
   }
   return handshake(ctx, req, launch);
 }

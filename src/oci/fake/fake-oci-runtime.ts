@@ -91,10 +91,12 @@ export class FakeOciRuntime extends FakeScripting implements OciRuntime {
 
   /** Creates a container (state `created`); with `restoreFrom`, from a fake checkpoint image. */
   create(req: OciCreateRequest): ResultAsync<OciCreateResult, LibpodError> {
-    return this.guarded('create', () => {
-      const made = this.createContainer(req);
-      return made.isOk() ? okAsync(made.value) : errAsync(made.error);
-    });
+    return this.guarded('create', () =>
+      (req?.bundleReady ?? okAsync(undefined)).andThen(() => {
+        const made = this.createContainer(req);
+        return made.isOk() ? okAsync(made.value) : errAsync(made.error);
+      }),
+    );
   }
 
   /** Starts a created container; its start script (if any) runs just after. */
