@@ -99,9 +99,6 @@ export const CPU_PERIOD = 100000;
 /** The default cgroup parent (cgroupfs manager). */
 export const DEFAULT_CGROUP_PARENT = '/libpod_parent';
 
-/** Annotation the conmon runtime reads to keep stdin open (`-i`). */
-export const STDIN_ANNOTATION = 'io.libpod-ts.stdin';
-
 /**
  * The mounts every container gets (proc, /dev tmpfs, devpts, shm, mqueue,
  * sysfs, cgroup). `privileged` mounts sysfs and cgroup read-write, as podman.

@@ -21,14 +21,13 @@ import {
   DEFAULT_READONLY_PATHS,
   OCI_VERSION,
   RLIMIT_DEFAULT_VALUE,
-  STDIN_ANNOTATION,
 } from './oci-spec-defaults.js';
+import { STDIN_ANNOTATION } from '../oci/oci-runtime.js';
 import { readHostCapabilities, readHostDevices, readHostRlimits, type HostRlimits } from './oci-spec-host.js';
 import { buildMounts, type VolumeMount } from './oci-spec-mounts.js';
 import { resolveUser, type ExecUser } from './user.js';
 
 export { readHostRlimits, type HostRlimits } from './oci-spec-host.js';
-export { STDIN_ANNOTATION } from './oci-spec-defaults.js';
 export type { VolumeMount } from './oci-spec-mounts.js';
 
 /** Namespace kinds a container can join by path (a pod infra's `/proc/<pid>/ns/<kind>`). */

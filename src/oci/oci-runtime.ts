@@ -20,6 +20,9 @@ export interface OciRuntimeEnvironment {
   runRoot: string;
 }
 
+/** The spec annotation (`"true"`) by which the engine asks the runtime to keep the container's stdin open (conmon `-i`). */
+export const STDIN_ANNOTATION = 'io.libpod-ts.stdin';
+
 /** A request to create a container in the runtime (libpod `CreateContainer`). */
 export interface OciCreateRequest {
   /** Container id (the runtime's container name). */

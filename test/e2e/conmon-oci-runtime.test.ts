@@ -327,6 +327,9 @@ describe('ConmonOciRuntime (conmon + runc)', { skip: isRoot ? false : 'needs roo
     t.after(() => oci.delete(id));
     await fails(oci.create({ id, name: id, bundlePath: bundle, spec, logPath: join(bundle, 'ctr.log') }), 'OCIRuntimeNotFound');
     assert.equal((await ok(oci.status(id))).status, 'missing');
+    // Its conmon is gone (it ran its exit command before) and so are its runtime files.
+    assert.deepEqual(await conmonsOf(id), []);
+    assert.equal(await exists(join(roots.runRoot, 'oci', id)), false);
     await fails(oci.create({ id: 'bad.id', name: 'x', bundlePath: bundle, spec, logPath: join(bundle, 'ctr.log') }), 'InvalidArg');
   });
 

@@ -3,20 +3,20 @@
  * spawn, one start byte, the sync line with the init pid (or the runtime's
  * error), then read `conmon.pid` and let go of the monitor. conmon waits for
  * the start byte before it does anything, so the runtime files of an earlier
- * container of that id are cleared while it starts up.
+ * container of that id are cleared, and the caller finishes `config.json`,
+ * while it starts up.
  * @module
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import { logger } from '../../util/log.js';
-import { delay } from './pids.js';
-import type { OciCreateRequest, OciCreateResult } from '../oci-runtime.js';
+import { STDIN_ANNOTATION, type OciCreateRequest, type OciCreateResult } from '../oci-runtime.js';
 import { createConmonArgs } from './conmon-args.js';
 import { launchConmon, type ConmonLaunch } from './conmon-launch.js';
 import { conmonFailure } from './conmon-failure.js';
-import { readPidFile } from './pids.js';
+import { removeConmonFiles } from './conmon-files.js';
+import { deleteContainer } from './container-delete.js';
+import { delay, readPidFile } from './pids.js';
 import { RuncCli } from './runc-cli.js';
 import { nameError, rememberBundle, type ConmonContext } from './runtime-context.js';
 
@@ -25,20 +25,6 @@ const log = logger('oci:conmon');
 /** libpod's `ContainerCreateTimeout`: how long conmon may take to report the pid. */
 export const CREATE_TIMEOUT_MS = 240_000;
 
-/** The annotation the engine sets when the container keeps stdin open (`-i`). */
-export const STDIN_ANNOTATION = 'io.libpod-ts.stdin';
-
-/** Files conmon leaves in the bundle (libpod's `removeConmonFiles`). */
-export const CONMON_BUNDLE_FILES = ['attach', 'ctl', 'winsz', 'oom'] as const;
-
-/** Removes what a previous run of `id` left: exit file, volatile dir, conmon's bundle files. */
-export async function removeConmonFiles(ctx: ConmonContext, id: string, bundlePath: string | undefined): Promise<void> {
-  const paths = [ctx.layout.exitFile(id), ctx.layout.ctrDir(id)];
-  if (bundlePath !== undefined) paths.push(...CONMON_BUNDLE_FILES.map((f) => join(bundlePath, f)));
-  await Promise.all(paths.map((p) => rm(p, { recursive: true, force: true })));
-}
-
-
 
 async function handshake(ctx: ConmonContext, req: OciCreateRequest, launch: ConmonLaunch): Promise<OciCreateResult> {
   launch.sendStart();
@@ -46,7 +32,8 @@ async function handshake(ctx: ConmonContext, req: OciCreateRequest, launch: Conm
   if (msg === undefined || msg.data < 0) {
     const failure = await conmonFailure(ctx, launch, ctx.layout.ociLog(req.id), msg?.message ?? (msg ? 'container create failed' : undefined), 'container create');
     launch.release();
-    const cleanup = await ctx.runc.delete(req.id);
+    // Whatever runc left; this also waits for conmon, whose exit command must not meet a new create of this id.
+    const cleanup = await deleteContainer(ctx, req.id);
     throw cleanup.isErr() ? failure.withRelated(cleanup.error) : failure;
   }
   await Promise.race([launch.firstExit, delay(5_000)]);

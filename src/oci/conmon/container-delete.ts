@@ -14,7 +14,7 @@
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { toLibpodError, type LibpodError } from '../../define/errors.js';
 import { pathExists } from '../../util/fs.js';
-import { removeConmonFiles } from './container-create.js';
+import { removeConmonFiles } from './conmon-files.js';
 import { conmonAlive } from './container-exit.js';
 import { waitFor } from './exit-files.js';
 import { bundleOf, nameError, type ConmonContext } from './runtime-context.js';
