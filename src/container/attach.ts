@@ -5,7 +5,7 @@
  */
 import { failAfter, safe } from '../util/safe.js';
 import { errAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import { allows } from '../define/states.js';
 import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.js';
 import type { OciAttachSession } from '../oci/oci-runtime.js';
@@ -38,7 +38,7 @@ function connect(s: CtrSession, streams: AttachStreams, opts: AttachOptions): Re
 /** Checks the state and connects (the session is then used without the lock). */
 export function attachVerb(s: CtrSession, streams: AttachStreams, opts: AttachOptions): ResultAsync<OciAttachSession, LibpodError> {
   if (!allows('attach', s.rec.state.state)) {
-    return errAsync(libpodError('CtrStateInvalid', `can only attach to created or running containers: container state improper`));
+    return improper(`can only attach to created or running containers`);
   }
   return connect(s, streams, opts).map((session) => {
     queueEvent(s, 'attach');
@@ -69,7 +69,7 @@ export function startAndAttachVerb(s: CtrSession, streams: AttachStreams, opts: 
 /** `attachResize`: created or running containers with a terminal. */
 export function resizeVerb(s: CtrSession, size: TerminalSize): ResultAsync<void, LibpodError> {
   if (!allows('resize', s.rec.state.state)) {
-    return errAsync(libpodError('CtrStateInvalid', `can only resize created or running containers: container state improper`));
+    return improper(`can only resize created or running containers`);
   }
   if (!s.rec.config.terminal) {
     return errAsync(libpodError('InvalidArg', `container ${s.rec.id} has no terminal to resize`));

@@ -8,11 +8,12 @@
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { attempt, improper, libpodError, type LibpodError } from '../define/errors.js';
 import { allows } from '../define/states.js';
 import { extractTar } from './archive.js';
 import { readCheckpointArchive, writeCheckpointArchive } from './checkpoint-archive.js';
 import { cleanupVerb } from './cleanup.js';
+import { syncContainer } from './sync.js';
 import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 import { mountStorage } from './storage.js';
 import { createInRuntime, startInRuntime } from './runtime-ops.js';
@@ -48,7 +49,7 @@ export function checkpointVerb(s: CtrSession, opts: ContainerCheckpointOptions):
     .andThen(() => s.ctx.oci.features.checkpoint())
     .andThen(() => {
       if (!allows('checkpoint', s.rec.state.state)) {
-        return errAsync(libpodError('CtrStateInvalid', `"${s.rec.id}" is not running, cannot checkpoint: container state improper`));
+        return improper(`"${s.rec.id}" is not running, cannot checkpoint`);
       }
       return attempt(() => rm(imagePath, { recursive: true, force: true }), 'Internal', 'clearing old checkpoint');
     })
@@ -71,7 +72,7 @@ export function checkpointVerb(s: CtrSession, opts: ContainerCheckpointOptions):
       st.pid = 0;
       st.monitorPid = 0;
       st.stoppedByUser = true;
-      return save(s).andThen(() => cleanupVerb(s));
+      return save(s).andThen(() => cleanupVerb(s, syncContainer));
     });
 }
 
@@ -114,7 +115,7 @@ export function restoreVerb(s: CtrSession, opts: ContainerCheckpointOptions): Re
     .andThen(() => s.ctx.oci.features.checkpoint())
     .andThen(() => {
       if (!allows('restore', s.rec.state.state)) {
-        return errAsync(libpodError('CtrStateInvalid', `container ${s.rec.id} is running or paused, cannot restore: container state improper`));
+        return improper(`container ${s.rec.id} is running or paused, cannot restore`);
       }
       return opts.targetFile ? importCheckpoint(s, opts.targetFile) : okAsync(undefined);
     })

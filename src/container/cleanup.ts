@@ -4,37 +4,18 @@
  * @module
  */
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import { allows, inState } from '../define/states.js';
-import { failAfter } from '../util/safe.js';
+import { failAfter, sequenceAll } from '../util/safe.js';
 import { logger } from '../util/log.js';
 import { checkDependenciesRunning } from './dependencies.js';
 import { reapExecSessions } from './exec-sessions.js';
 import { createInRuntime, startInRuntime } from './runtime-ops.js';
-import { queueEvent, save, type CtrSession } from './session.js';
+import { queueEvent, save, type CtrSession, type SyncFn } from './session.js';
 import { mountStorage, unmountStorage } from './storage.js';
 import { runPoststop } from './runtime-ops.js';
 
 const log = logger('container:cleanup');
-
-/** Runs every step, returns the first failure with the later ones attached. */
-export function sequenceAll(steps: (() => ResultAsync<void, LibpodError>)[]): ResultAsync<void, LibpodError> {
-  const failures: LibpodError[] = [];
-  const run = steps.reduce<ResultAsync<void, LibpodError>>(
-    (acc, step) =>
-      acc.andThen(() =>
-        step().orElse((e) => {
-          failures.push(e);
-          return okAsync(undefined);
-        }),
-      ),
-    okAsync(undefined),
-  );
-  return run.andThen(() => {
-    const [first, ...rest] = failures;
-    return first ? errAsync(first.withRelated(...rest)) : okAsync(undefined);
-  });
-}
 
 /**
  * Removes the container from the OCI runtime (libpod `cleanupRuntime`):
@@ -62,9 +43,10 @@ export function cleanupContainer(s: CtrSession): ResultAsync<void, LibpodError> 
 
 /**
  * Applies the restart policy after an exit (libpod `handleRestartPolicy`).
- * Resolves to whether the container was restarted.
+ * Resolves to whether the container was restarted. `sync` syncs the
+ * containers it depends on (see {@link checkDependenciesRunning}).
  */
-export function handleRestartPolicy(s: CtrSession): ResultAsync<boolean, LibpodError> {
+export function handleRestartPolicy(s: CtrSession, sync: SyncFn): ResultAsync<boolean, LibpodError> {
   const { config, state: st } = s.rec;
   if (!st.restartPolicyMatch || config.restartPolicy === 'no') return okAsync(false);
   if (config.restartPolicy === 'on-failure') {
@@ -74,7 +56,7 @@ export function handleRestartPolicy(s: CtrSession): ResultAsync<boolean, LibpodE
       return okAsync(false);
     }
   }
-  return checkDependenciesRunning(s).andThen(() => {
+  return checkDependenciesRunning(s, sync).andThen(() => {
     if (inState(st.state, 'running', 'paused')) return okAsync(false);
     if (st.state === 'unknown') return errAsync(libpodError('Internal', 'invalid container state encountered in restart attempt!'));
     queueEvent(s, 'restart');
@@ -108,24 +90,25 @@ export function reinitIfNeeded(s: CtrSession, retainRetries: boolean): ResultAsy
 /**
  * The public `cleanup()` (libpod `Cleanup`): refuses running or paused
  * containers, applies the restart policy, refuses live exec sessions, then
- * releases storage and removes the container from the runtime.
+ * releases storage and removes the container from the runtime. `sync` syncs
+ * the containers it depends on, for the restart policy.
  */
-export function cleanupVerb(s: CtrSession): ResultAsync<void, LibpodError> {
+export function cleanupVerb(s: CtrSession, sync: SyncFn): ResultAsync<void, LibpodError> {
   if (!allows('cleanup', s.rec.state.state)) {
-    return errAsync(libpodError('CtrStateInvalid', `container ${s.rec.id} is running or paused, refusing to clean up: container state improper`));
+    return improper(`container ${s.rec.id} is running or paused, refusing to clean up`);
   }
-  return handleRestartPolicy(s).andThen((restarted) => {
+  return handleRestartPolicy(s, sync).andThen((restarted) => {
     if (restarted) return okAsync(undefined);
     return reapExecSessions(s).andThen(() => {
       if (Object.keys(s.rec.state.execSessions).length > 0) {
-        return errAsync(libpodError('CtrStateInvalid', `container ${s.rec.id} has active exec sessions, refusing to clean up: container state improper`));
+        return improper(`container ${s.rec.id} has active exec sessions, refusing to clean up`);
       }
       return cleanupContainer(s).map(() => queueEvent(s, 'cleanup'));
     });
   });
 }
 
-/** The Cleanup path run when an exit is observed. */
-export function cleanupAfterExit(s: CtrSession): ResultAsync<void, LibpodError> {
-  return cleanupVerb(s);
+/** The Cleanup path run when an exit is observed (`sync`: as for {@link cleanupVerb}). */
+export function cleanupAfterExit(s: CtrSession, sync: SyncFn): ResultAsync<void, LibpodError> {
+  return cleanupVerb(s, sync);
 }

@@ -7,7 +7,7 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { Err, errAsync, Ok, okAsync, ResultAsync, type Result } from 'neverthrow';
 import type { ContainerConfig } from '../define/config.js';
-import { libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
+import { improper, libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerInspect } from '../define/inspect.js';
 import type { ContainerRecord } from '../define/records.js';
 import { parseSignal, type Signal } from '../define/signals.js';
@@ -32,7 +32,7 @@ import { refreshVerb } from './refresh.js';
 import { containerPaths } from './paths.js';
 import { queueEvent } from './session.js';
 import { mountStorage, mountVerb, unmountStorage, unmountVerb } from './storage.js';
-import { fullSync } from './sync.js';
+import { fullSync, syncContainer } from './sync.js';
 import { DEFAULT_WAIT_INTERVAL_MS, waitFor } from './wait.js';
 import type { CtrSession } from './session.js';
 
@@ -255,7 +255,7 @@ export class Container {
     if (typeof dest !== 'string' && !(dest instanceof Writable)) return invalid('export destination must be a path or a Writable');
     return this.#run((s) => {
       if (s.rec.state.state === 'removing') {
-        return errAsync(libpodError('CtrStateInvalid', `cannot mount container ${s.rec.id} as it is being removed: container state improper`));
+        return improper(`cannot mount container ${s.rec.id} as it is being removed`);
       }
       const wasMounted = s.rec.state.mountPoint !== undefined;
       return mountStorage(s).andThen((mp) =>
@@ -284,7 +284,7 @@ export class Container {
 
   /** Releases storage and runtime resources of a stopped container; applies the restart policy. */
   cleanup(): ResultAsync<void, LibpodError> {
-    return this.#run((s) => cleanupVerb(s));
+    return this.#run((s) => cleanupVerb(s, syncContainer));
   }
 
   /** Asks the runtime for the container's true state and records it. */

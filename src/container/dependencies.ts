@@ -6,32 +6,32 @@
  * @module
  */
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerState } from '../define/states.js';
 import type { EngineContext } from '../engine/context.js';
-import { startVerb } from './lifecycle.js';
-import { withContainer, type CtrSession } from './session.js';
-import { syncContainer } from './sync.js';
+import { withContainer, type CtrSession, type SyncFn } from './session.js';
 
 /**
  * The current state of another container. When the caller already holds its
  * lock (a multi-container batch) the record is read as it is, without
- * locking again (which would deadlock).
+ * locking again (which would deadlock). Otherwise it is locked and synced
+ * with `sync`: the engine's sync, passed in by the caller because syncing a
+ * peer can run the peer's Cleanup path, which checks dependencies in turn.
  */
-export function peerState(s: CtrSession, id: string): ResultAsync<ContainerState, LibpodError> {
+export function peerState(s: CtrSession, id: string, sync: SyncFn): ResultAsync<ContainerState, LibpodError> {
   if (s.held.holds('container', id)) return s.ctx.index.getContainer(id).map((r) => r.state.state);
-  return withContainer(s.ctx, id, (ds) => okAsync(ds.rec.state.state), syncContainer);
+  return withContainer(s.ctx, id, (ds) => okAsync(ds.rec.state.state), sync);
 }
 
-/** Fails with `CtrStateInvalid` naming the dependencies that do not run. */
-export function checkDependenciesRunning(s: CtrSession): ResultAsync<void, LibpodError> {
+/** Fails with `CtrStateInvalid` naming the dependencies that do not run (each synced with `sync`). */
+export function checkDependenciesRunning(s: CtrSession, sync: SyncFn): ResultAsync<void, LibpodError> {
   const deps = s.rec.dependencyIds;
   if (deps.length === 0) return okAsync(undefined);
   const notRunning: string[] = [];
   const checks = deps.reduce<ResultAsync<void, LibpodError>>(
     (acc, dep) =>
       acc.andThen(() =>
-        peerState(s, dep)
+        peerState(s, dep, sync)
           .mapErr((e) => libpodError(e.code, `error retrieving dependency ${dep} of container ${s.rec.id} from state: ${e.message}`, e))
           .map((st) => {
             if (st !== 'running') notRunning.push(dep);
@@ -42,9 +42,7 @@ export function checkDependenciesRunning(s: CtrSession): ResultAsync<void, Libpo
   return checks.andThen(() =>
     notRunning.length === 0
       ? okAsync(undefined)
-      : errAsync(
-          libpodError('CtrStateInvalid', `some dependencies of container ${s.rec.id} are not started: ${notRunning.join(',')}: container state improper`),
-        ),
+      : improper(`some dependencies of container ${s.rec.id} are not started: ${notRunning.join(',')}`),
   );
 }
 
@@ -58,16 +56,16 @@ interface Node {
  * Collects, transitively, the dependencies of `s` that do not run, with
  * their own dependencies (libpod `getAllDependencies`).
  */
-function collect(ctx: EngineContext, s: CtrSession, ids: readonly string[], into: Map<string, Node>): ResultAsync<void, LibpodError> {
+function collect(ctx: EngineContext, s: CtrSession, ids: readonly string[], into: Map<string, Node>, sync: SyncFn): ResultAsync<void, LibpodError> {
   return ids.reduce<ResultAsync<void, LibpodError>>(
     (acc, id) =>
       acc.andThen(() => {
         if (into.has(id) || id === s.rec.id) return okAsync(undefined);
         return ctx.index.getContainer(id).andThen((rec) =>
-          peerState(s, id).andThen((st) => {
+          peerState(s, id, sync).andThen((st) => {
             if (st === 'running') return okAsync(undefined);
             into.set(id, { id, deps: rec.dependencyIds });
-            return collect(ctx, s, rec.dependencyIds, into);
+            return collect(ctx, s, rec.dependencyIds, into, sync);
           }),
         );
       }),
@@ -105,13 +103,19 @@ export function topologicalOrder(nodes: ReadonlyMap<string, Node>): ResultAsync<
 
 /**
  * Starts every dependency of `s` that does not run, dependencies first
- * (libpod `startDependencies`). Each failure is reported; the first is
- * returned with the others attached.
+ * (libpod `startDependencies`), each locked and synced with `sync`, then
+ * started with `start` (the start verb, passed in: it checks dependencies
+ * itself). Each failure is reported; the first is returned with the others
+ * attached.
  */
-export function startDependencies(s: CtrSession): ResultAsync<void, LibpodError> {
+export function startDependencies(
+  s: CtrSession,
+  sync: SyncFn,
+  start: (dep: CtrSession) => ResultAsync<void, LibpodError>,
+): ResultAsync<void, LibpodError> {
   if (s.rec.dependencyIds.length === 0) return okAsync(undefined);
   const nodes = new Map<string, Node>();
-  return collect(s.ctx, s, s.rec.dependencyIds, nodes)
+  return collect(s.ctx, s, s.rec.dependencyIds, nodes, sync)
     .andThen(() => topologicalOrder(nodes))
     .andThen((order) => {
       const failures: LibpodError[] = [];
@@ -122,7 +126,7 @@ export function startDependencies(s: CtrSession): ResultAsync<void, LibpodError>
               failures.push(libpodError('CtrStateInvalid', `dependency ${id} is locked by this batch; start it first`));
               return okAsync(undefined);
             }
-            return withContainer(s.ctx, id, (ds) => startVerb(ds, false), syncContainer).orElse((e) => {
+            return withContainer(s.ctx, id, start, sync).orElse((e) => {
               failures.push(e);
               return okAsync(undefined);
             });

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { attempt, improper, type LibpodError } from '../define/errors.js';
 import { generateExecSessionId } from '../define/ids.js';
 import { allows } from '../define/states.js';
 import type { AttachStreams, TerminalSize } from '../define/streams.js';
@@ -63,7 +63,7 @@ function invocationExitCode(e: LibpodError): number | undefined {
 /** Phase 1, under the lock: start the process and record the session. */
 export function execStart(s: CtrSession, command: string[], opts: ExecOptions): ResultAsync<ExecStart, LibpodError> {
   if (!allows('exec', s.rec.state.state)) {
-    return errAsync(libpodError('CtrStateInvalid', `cannot exec into container ${s.rec.id} that is not running: container state improper`));
+    return improper(`cannot exec into container ${s.rec.id} that is not running`);
   }
   const sessionId = generateExecSessionId();
   return readBaseSpec(s)

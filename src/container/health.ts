@@ -7,7 +7,7 @@
  * @module
  */
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import type { HealthLogEntry, HealthRecord, HealthStatus } from '../define/records.js';
 import { queueEvent, save, type CtrSession } from './session.js';
 
@@ -39,7 +39,7 @@ export function healthCheckCommand(s: CtrSession): ResultAsync<{ command: string
   const command = hc ? healthCommand(hc.test) : undefined;
   if (!hc || !command) return errAsync(libpodError('InvalidArg', `container ${s.rec.id} has no defined healthcheck`));
   if (s.rec.state.state !== 'running') {
-    return errAsync(libpodError('CtrStateInvalid', `container ${s.rec.id} is not running: container state improper`));
+    return improper(`container ${s.rec.id} is not running`);
   }
   return okAsync({ command, timeoutMs: (hc.timeout ?? 30) * 1000 });
 }

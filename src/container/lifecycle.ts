@@ -7,7 +7,7 @@
  */
 import { failAfter } from '../util/safe.js';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import { parseSignal } from '../define/signals.js';
 import { allows, inState } from '../define/states.js';
 import { cleanupContainer, initAndStartAfterPrepare, reinitIfNeeded } from './cleanup.js';
@@ -15,12 +15,7 @@ import { checkDependenciesRunning, startDependencies } from './dependencies.js';
 import { startInRuntime } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession } from './session.js';
 import { mountStorage } from './storage.js';
-import { applyExit, saveAndCleanup } from './sync.js';
-
-/** `CtrStateInvalid` with libpod's suffix. */
-export function improper(message: string): ResultAsync<never, LibpodError> {
-  return errAsync(libpodError('CtrStateInvalid', `${message}: container state improper`));
-}
+import { applyExit, saveAndCleanup, syncContainer } from './sync.js';
 
 /** prepare + (re)init, cleaning up on failure (shared by init and start). */
 function prepareAndInit(s: CtrSession): ResultAsync<void, LibpodError> {
@@ -32,7 +27,7 @@ function prepareAndInit(s: CtrSession): ResultAsync<void, LibpodError> {
 /** `init()`: create the container in the runtime without starting it. */
 export function initVerb(s: CtrSession): ResultAsync<void, LibpodError> {
   if (!allows('init', s.rec.state.state)) return improper(`container ${s.rec.id} has already been created in runtime`);
-  return checkDependenciesRunning(s).andThen(() => prepareAndInit(s));
+  return checkDependenciesRunning(s, syncContainer).andThen(() => prepareAndInit(s));
 }
 
 /** libpod `prepareToStart`: check state, dependencies (or start them), prepare and init. */
@@ -40,7 +35,8 @@ function prepareToStart(s: CtrSession, recursive: boolean): ResultAsync<void, Li
   if (!allows('start', s.rec.state.state)) {
     return improper(`container ${s.rec.id} must be in Created or Stopped state to be started (it is ${s.rec.state.state})`);
   }
-  return (recursive ? startDependencies(s) : checkDependenciesRunning(s)).andThen(() => prepareAndInit(s));
+  const deps = recursive ? startDependencies(s, syncContainer, (ds) => startVerb(ds, false)) : checkDependenciesRunning(s, syncContainer);
+  return deps.andThen(() => prepareAndInit(s));
 }
 
 /** `start()`. */
@@ -122,7 +118,7 @@ export function unpauseVerb(s: CtrSession): ResultAsync<void, LibpodError> {
 
 /** `restart({timeout})` (libpod `restartWithTimeout`). */
 export function restartVerb(s: CtrSession, timeout: number | undefined): ResultAsync<void, LibpodError> {
-  return checkDependenciesRunning(s).andThen(() => {
+  return checkDependenciesRunning(s, syncContainer).andThen(() => {
     const st = s.rec.state.state;
     if (!allows('restart', st)) return improper('unable to restart a container in a paused or unknown state');
     queueEvent(s, 'restart');

@@ -4,8 +4,8 @@
  * applies to every container after a reboot (runRoot wiped).
  * @module
  */
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { okAsync, type ResultAsync } from 'neverthrow';
+import { improper, type LibpodError } from '../define/errors.js';
 import type { ContainerStateRecord } from '../define/records.js';
 import { cleanupContainer } from './cleanup.js';
 import { stopExecSessions } from './exec-sessions.js';
@@ -34,7 +34,7 @@ export function resetState(st: ContainerStateRecord): void {
 export function refreshVerb(s: CtrSession): ResultAsync<void, LibpodError> {
   const st = s.rec.state;
   if (st.state === 'removing') {
-    return errAsync(libpodError('CtrStateInvalid', 'cannot refresh containers that are being removed: container state improper'));
+    return improper('cannot refresh containers that are being removed');
   }
   const was = st.state;
   const step = (cond: boolean, fn: () => ResultAsync<void, LibpodError>) => (cond ? fn() : okAsync<void, LibpodError>(undefined));

@@ -6,13 +6,14 @@
  * @module
  */
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import { inState } from '../define/states.js';
-import { cleanupContainer, sequenceAll } from './cleanup.js';
+import { cleanupContainer } from './cleanup.js';
 import { reapExecSessions, stopExecSessions } from './exec-sessions.js';
 import { removeContainerDirs } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession } from './session.js';
-import { improper, stopAndRecord } from './lifecycle.js';
+import { stopAndRecord } from './lifecycle.js';
+import { sequenceAll } from '../util/safe.js';
 import { logger } from '../util/log.js';
 
 const log = logger('container:remove');

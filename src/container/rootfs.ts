@@ -1,39 +1,19 @@
 /**
  * Root filesystem plumbing (root only for the mounts): an overlay whose
  * lower layer is the caller's rootfs and whose upper layer is the
- * container's own, mount checks through /proc/self/mountinfo, and disk
+ * container's own, mount checks (host/mountinfo.ts), and disk
  * usage of a tree.
  * @module
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
 import { runChecked } from '../host/command.js';
+import { isMountPoint } from '../host/mountinfo.js';
 
 /** How many stacked mounts {@link unmountOverlay} removes at most. */
 const MAX_STACKED_MOUNTS = 16;
-
-/** Decodes the octal escapes (`\040` for a space, ...) of a mountinfo field. */
-function unescapeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-/** The mount points listed in a /proc/<pid>/mountinfo text. */
-export function mountPointsOf(mountinfo: string): string[] {
-  const out: string[] = [];
-  for (const line of mountinfo.split('\n')) {
-    const fields = line.split(' ');
-    if (fields.length >= 5) out.push(unescapeMountField(fields[4] as string));
-  }
-  return out;
-}
-
-/** Whether something is mounted at `path` in this process's mount namespace. */
-export function isMounted(path: string): ResultAsync<boolean, LibpodError> {
-  const target = resolve(path);
-  return attempt(async () => mountPointsOf(await readFile('/proc/self/mountinfo', 'utf8')).includes(target), 'Internal', 'reading /proc/self/mountinfo');
-}
 
 function checkOverlayPath(what: string, path: string): LibpodError | undefined {
   if (typeof path !== 'string' || !isAbsolute(path)) return libpodError('InvalidArg', `overlay ${what} ${JSON.stringify(String(path))} must be an absolute path`);
@@ -49,7 +29,7 @@ function checkOverlayPath(what: string, path: string): LibpodError | undefined {
 export function mountOverlay(lower: string, upper: string, work: string, merged: string): ResultAsync<void, LibpodError> {
   const bad = checkOverlayPath('lower dir', lower) ?? checkOverlayPath('upper dir', upper) ?? checkOverlayPath('work dir', work) ?? checkOverlayPath('mount point', merged);
   if (bad) return errAsync(bad);
-  return isMounted(merged).andThen((mounted) => {
+  return isMountPoint(merged).andThen((mounted) => {
     if (mounted) return okAsync(undefined);
     const options = `lowerdir=${resolve(lower)},upperdir=${resolve(upper)},workdir=${resolve(work)}`;
     return runChecked('mount', ['-t', 'overlay', 'overlay', '-o', options, resolve(merged)], {
@@ -73,7 +53,7 @@ function unmountOnce(merged: string): ResultAsync<void, LibpodError> {
 export function unmountOverlay(merged: string): ResultAsync<void, LibpodError> {
   const target = resolve(merged);
   const loop = (left: number): ResultAsync<void, LibpodError> =>
-    isMounted(target).andThen((mounted) => {
+    isMountPoint(target).andThen((mounted) => {
       if (!mounted) return okAsync(undefined);
       if (left === 0) return errAsync(libpodError('Internal', `${target} is still mounted after ${MAX_STACKED_MOUNTS} unmounts`));
       return unmountOnce(target).andThen(() => loop(left - 1));

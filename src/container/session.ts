@@ -22,6 +22,12 @@ export interface CtrSession {
   readonly pending: LibpodEvent[];
 }
 
+/**
+ * How a container's record is brought up to date with the OCI runtime once
+ * its lock is held (the engine's is `syncContainer`, container/sync.ts).
+ */
+export type SyncFn = (s: CtrSession) => ResultAsync<void, LibpodError>;
+
 /** Paths of the session's container. */
 export function pathsOf(s: CtrSession): ContainerPaths {
   return containerPaths(s.ctx.root, s.ctx.runRoot, s.rec.id);
@@ -68,7 +74,7 @@ export function withContainer<T>(
   ctx: EngineContext,
   id: string,
   fn: (s: CtrSession) => ResultAsync<T, LibpodError>,
-  sync?: (s: CtrSession) => ResultAsync<void, LibpodError>,
+  sync?: SyncFn,
 ): ResultAsync<T, LibpodError> {
   const pending: LibpodEvent[] = [];
   const guarded = ctx.guard();
@@ -116,7 +122,7 @@ export function withContainers<T>(
   ctx: EngineContext,
   ids: readonly string[],
   fn: (sessions: CtrSession[]) => ResultAsync<T, LibpodError>,
-  sync?: (s: CtrSession) => ResultAsync<void, LibpodError>,
+  sync?: SyncFn,
 ): ResultAsync<T, LibpodError> {
   const pending: LibpodEvent[] = [];
   const guarded = ctx.guard();

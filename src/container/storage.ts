@@ -9,13 +9,12 @@
  * cleanups until the matching `unmount()`.
  * @module
  */
-import { failAfter } from '../util/safe.js';
+import { failAfter, sequenceAll } from '../util/safe.js';
 import { mkdir } from 'node:fs/promises';
-import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { okAsync, ResultAsync } from 'neverthrow';
+import { attempt, improper, type LibpodError } from '../define/errors.js';
 import { inState } from '../define/states.js';
 import { acquireVolume, releaseVolume } from '../volume/volume-mounts.js';
-import { sequenceAll } from './cleanup.js';
 import { mountOverlay, unmountOverlay } from './rootfs.js';
 import { pathsOf, save, type CtrSession } from './session.js';
 
@@ -81,7 +80,7 @@ export function unmountStorage(s: CtrSession, force: boolean): ResultAsync<void,
 /** The public `mount()`: mounts the storage and counts the user mount. */
 export function mountVerb(s: CtrSession): ResultAsync<string, LibpodError> {
   if (s.rec.state.state === 'removing') {
-    return errAsync(libpodError('CtrStateInvalid', `cannot mount container ${s.rec.id} as it is being removed: container state improper`));
+    return improper(`cannot mount container ${s.rec.id} as it is being removed`);
   }
   return mountStorage(s).andThen((mp) => {
     s.rec.state.mountCount += 1;
@@ -102,10 +101,10 @@ export function unmountVerb(s: CtrSession, force: boolean): ResultAsync<void, Li
       st.mountCount = 0;
       return save(s);
     }
-    return errAsync(libpodError('CtrStateInvalid', `cannot unmount storage for container ${s.rec.id} as it is running or paused: container state improper`));
+    return improper(`cannot unmount storage for container ${s.rec.id} as it is running or paused`);
   }
   if (Object.keys(st.execSessions).length > 0) {
-    return errAsync(libpodError('CtrStateInvalid', `container ${s.rec.id} has active exec sessions, refusing to unmount: container state improper`));
+    return improper(`container ${s.rec.id} has active exec sessions, refusing to unmount`);
   }
   st.mountCount = force ? 0 : Math.max(0, st.mountCount - 1);
   if (st.mountCount > 0) return save(s);

@@ -62,7 +62,7 @@ export function saveAndCleanup(s: CtrSession): ResultAsync<void, LibpodError> {
  * container stays `stopped`, so an explicit `cleanup()` can retry it.
  */
 function runAutoCleanup(s: CtrSession): ResultAsync<void, LibpodError> {
-  return cleanupAfterExit(s).orElse((e) => {
+  return cleanupAfterExit(s, syncContainer).orElse((e) => {
     log('cleanup of %s after its exit failed: %s', s.rec.id, e.message);
     return okAsync(undefined);
   });

@@ -93,6 +93,19 @@ export function failAsync<T = never>(code: ErrorCode, message: string, cause?: u
   return errAsync(libpodError(code, message, cause));
 }
 
+/**
+ * libpod's `ErrCtrStateInvalid` ("container state improper"): the verb does
+ * not apply to the container in its current state.
+ */
+export function improperError(message: string): LibpodError {
+  return libpodError('CtrStateInvalid', `${message}: container state improper`);
+}
+
+/** {@link improperError} as an already-failed `ResultAsync`. */
+export function improper<T = never>(message: string): ResultAsync<T, LibpodError> {
+  return errAsync(improperError(message));
+}
+
 /** Whether `value` is a {@link LibpodError}. */
 export function isLibpodError(value: unknown): value is LibpodError {
   return value instanceof LibpodError;

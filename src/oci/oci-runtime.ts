@@ -141,6 +141,12 @@ export interface OciCheckpointRequest {
 export interface OciRuntimeFeatures {
   /** `Ok` when checkpoint/restore works here; otherwise `NotImplemented` with the reason. */
   checkpoint(): ResultAsync<void, LibpodError>;
+  /**
+   * Whether containers run real host processes from their root filesystem.
+   * `false` for an in-memory runtime: the engine then needs no host binary
+   * for what it starts itself (a pod's infra `catatonit`). Absent means `true`.
+   */
+  readonly runsProcesses?: boolean;
 }
 
 /**

@@ -112,8 +112,8 @@ export function findCatatonit(): string | undefined {
 /** Builds the infra container's options: `catatonit -P` in a tiny rootfs, own network namespace. */
 function infraOptions(ctx: EngineContext, pod: PodRecord): R<ContainerCreateOptions> {
   const catatonit = findCatatonit();
-  // The fake runtime runs nothing, so it needs no binary; a real one does.
-  if (catatonit === undefined && ctx.oci.name !== 'fake') {
+  // A runtime that runs no real process (the fake) needs no binary; a real one does.
+  if (catatonit === undefined && ctx.oci.features.runsProcesses !== false) {
     return errAsync(
       libpodError('OCIRuntimeNotFound', `cannot create the infra container of pod ${pod.id}: catatonit not found in ${CATATONIT_PATHS.join(', ')} (install the catatonit package)`),
     );

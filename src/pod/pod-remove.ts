@@ -11,7 +11,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { attempt, improper, type LibpodError } from '../define/errors.js';
 import { removeVerb } from '../container/remove.js';
 import type { CtrSession } from '../container/session.js';
 import { podDir } from './pod-create.js';
@@ -87,11 +87,6 @@ export function removePodVerb(p: PodSession, opts: RemovePodOptions): R<void> {
  */
 export function refuseInfraRemoval(s: CtrSession): R<void> {
   if (!s.rec.isInfra) return okAsync(undefined);
-  return errAsync(
-    libpodError(
-      'CtrStateInvalid',
-      `container ${s.rec.id} is the infra container of pod ${s.rec.podId ?? ''} and cannot be removed without removing the pod: container state improper`,
-    ),
-  );
+  return improper(`container ${s.rec.id} is the infra container of pod ${s.rec.podId ?? ''} and cannot be removed without removing the pod`);
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../define/errors.js';
+import { improperError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord } from '../define/records.js';
 import { inState } from '../define/states.js';
 import { killVerb, pauseVerb, startVerb, stopVerb, unpauseVerb } from '../container/lifecycle.js';
@@ -80,7 +80,7 @@ function startMembers(p: PodSession, skip: ReadonlySet<string> = new Set()): R<M
             if (skip.has(id)) return okAsync(undefined);
             const badDep = (byId.get(id)?.dependencyIds ?? []).find((d) => failed.has(d));
             if (badDep !== undefined) {
-              failed.set(id, libpodError('CtrStateInvalid', `a dependency of container ${id} failed to start: container state improper`));
+              failed.set(id, improperError(`a dependency of container ${id} failed to start`));
               return okAsync(undefined);
             }
             return onMember(p.ctx, id, (s) => (inState(s.rec.state.state, 'running', 'paused') ? okAsync(undefined) : startVerb(s, false))).map((e) => {

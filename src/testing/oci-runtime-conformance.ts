@@ -144,6 +144,7 @@ function registerLifecycleCases(make: OciConformanceFactory): void {
       assert.equal(typeof rt.name, 'string');
       assert.ok(rt.name.length > 0);
       assert.equal(typeof rt.features.checkpoint, 'function');
+      assert.ok(rt.features.runsProcesses === undefined || typeof rt.features.runsProcesses === 'boolean');
     });
   });
 

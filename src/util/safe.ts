@@ -4,7 +4,7 @@
  * ResultAsync chain into an `Err(Internal)`.
  * @module
  */
-import { err, errAsync, ResultAsync } from 'neverthrow';
+import { err, errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { toLibpodError, type LibpodError } from '../define/errors.js';
 
 /** Runs `fn`; whatever it throws or rejects with becomes an Err. */
@@ -30,4 +30,23 @@ export function failAfter<T = never>(e: LibpodError, cleanup: () => ResultAsync<
       (ce) => err<T, LibpodError>(e.withRelated(ce)),
     ),
   );
+}
+
+/** Runs every step, returns the first failure with the later ones attached. */
+export function sequenceAll(steps: (() => ResultAsync<void, LibpodError>)[]): ResultAsync<void, LibpodError> {
+  const failures: LibpodError[] = [];
+  const run = steps.reduce<ResultAsync<void, LibpodError>>(
+    (acc, step) =>
+      acc.andThen(() =>
+        step().orElse((e) => {
+          failures.push(e);
+          return okAsync(undefined);
+        }),
+      ),
+    okAsync(undefined),
+  );
+  return run.andThen(() => {
+    const [first, ...rest] = failures;
+    return first ? errAsync(first.withRelated(...rest)) : okAsync(undefined);
+  });
 }

@@ -7,12 +7,11 @@
  * `mount [-o <o>] [-t <type> | -o bind] <device or type> <dir>`.
  * @module
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { okAsync, type ResultAsync } from 'neverthrow';
-import { attempt, type LibpodError } from '../define/errors.js';
+import type { LibpodError } from '../define/errors.js';
 import type { VolumeRecord } from '../define/records.js';
 import { runChecked } from '../host/command.js';
+import { isMountPoint } from '../host/mountinfo.js';
 
 /** Whether the volume is a filesystem that must be mounted while in use. */
 export function needsMount(vol: VolumeRecord): boolean {
@@ -30,19 +29,6 @@ export function mountArgs(vol: VolumeRecord): string[] {
   else if (type !== '') args.push('-t', type);
   args.push(device, vol.mountPoint);
   return args;
-}
-
-/** Whether something is mounted exactly on `dir` (per /proc/self/mountinfo). */
-export function isMountPoint(dir: string): ResultAsync<boolean, LibpodError> {
-  const target = resolve(dir);
-  return attempt(async () => {
-    const info = await readFile('/proc/self/mountinfo', 'utf8');
-    return info.split('\n').some((line) => unescapeMountPath(line.split(' ')[4] ?? '') === target);
-  }, 'Internal', 'reading /proc/self/mountinfo');
-}
-
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
 /** Mounts the volume's filesystem on its directory. */

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dirSize, isMounted, mountOverlay, mountPointsOf, unmountOverlay } from '../../src/container/rootfs.js';
+import { dirSize, mountOverlay, unmountOverlay } from '../../src/container/rootfs.js';
+import { isMountPoint as isMounted, parseMountInfo } from '../../src/host/mountinfo.js';
 
 const isRoot = process.getuid?.() === 0;
 let dir: string;
@@ -13,7 +14,7 @@ let work: string;
 let merged: string;
 
 async function mountCount(path: string): Promise<number> {
-  return mountPointsOf(await readFile('/proc/self/mountinfo', 'utf8')).filter((m) => m === path).length;
+  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).filter((m) => m.mountPoint === path).length;
 }
 
 describe('overlay root filesystem', { skip: isRoot ? false : 'needs root' }, () => {

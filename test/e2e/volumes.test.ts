@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Runtime, type Container, type ContainerCreateOptions, type Volume } from '../../src/index.js';
 import { makeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
+import { parseMountInfo } from '../../src/host/mountinfo.js';
 import { must, mustFail } from '../support/engine.js';
 import { sh } from './support/shell.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './support/leaks.js';
@@ -17,13 +18,7 @@ const root = process.getuid?.() === 0;
 
 /** Whether something is mounted on `dir` in the host's mount table, and its filesystem type. */
 async function hostMount(dir: string): Promise<string | undefined> {
-  for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
-    const fields = line.split(' ');
-    if (fields[4] !== dir) continue;
-    const sep = fields.indexOf('-');
-    return fields[sep + 1];
-  }
-  return undefined;
+  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).find((m) => m.mountPoint === dir)?.fsType;
 }
 
 describe('volumes on real containers', { skip: !root && 'needs root' }, () => {

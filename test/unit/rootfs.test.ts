@@ -3,7 +3,8 @@ import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dirSize, isMounted, mountPointsOf } from '../../src/container/rootfs.js';
+import { dirSize } from '../../src/container/rootfs.js';
+import { isMountPoint, parseMountInfo } from '../../src/host/mountinfo.js';
 
 let dir: string;
 
@@ -38,11 +39,11 @@ describe('mount info', () => {
       '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw',
       '99 22 0:50 / /tmp/with\\040space rw - overlay overlay rw,lowerdir=/l',
     ].join('\n');
-    assert.deepEqual(mountPointsOf(text), ['/', '/tmp/with space']);
+    assert.deepEqual(parseMountInfo(text).map((m) => m.mountPoint), ['/', '/tmp/with space']);
   });
 
   it('knows / is mounted and a plain directory is not', async () => {
-    assert.equal((await isMounted('/'))._unsafeUnwrap(), true);
-    assert.equal((await isMounted(dir))._unsafeUnwrap(), false);
+    assert.equal((await isMountPoint('/'))._unsafeUnwrap(), true);
+    assert.equal((await isMountPoint(dir))._unsafeUnwrap(), false);
   });
 });

@@ -6,6 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { LibpodEvent } from '../../src/index.js';
 import { fakeEngine, must, mustFail, type FakeEngine } from '../support/engine.js';
+import { parseMountInfo } from '../../src/host/mountinfo.js';
 
 /** A minimal ustar archive of regular files (enough to test what import refuses). */
 function tarOf(entries: { name: string; content: string }[]): Buffer {
@@ -250,7 +251,7 @@ describe('volumes', () => {
     it('a tmpfs volume is mounted on first use and unmounted when the last user leaves', async () => {
       const vol = await must(e.runtime.newVolume({ name: 'scratch', options: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' } }));
       const mounted = async (): Promise<boolean> =>
-        (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4] === vol.mountPoint());
+        parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).some((m) => m.mountPoint === vol.mountPoint());
       const a = await e.create({ volumes: [{ name: 'scratch', dest: '/data' }] });
       const b = await e.create({ volumes: [{ name: 'scratch', dest: '/data' }] });
       try {

@@ -1,11 +1,11 @@
 /**
  * `ConmonOciRuntime`: the OCI runtime interface over conmon 2.x and runc (or
  * crun), driven the way libpod 4.3 drives them. See `layout.ts` for the files
- * it keeps and `/work/shared/reference/conmon-runc-protocol.md` for the
- * protocol. Containers outlive the Node process: conmon is their parent,
- * records the exit in `<runRoot>/exits/<id>`, which any later instance on the
- * same runRoot reads, then deletes the container from the runtime (its exit
- * command), as podman's `container cleanup` does.
+ * it keeps and `docs/conmon-runc-protocol.md` for the protocol. Containers
+ * outlive the Node process: conmon is their parent, records the exit in
+ * `<runRoot>/exits/<id>`, which any later instance on the same runRoot reads,
+ * then deletes the container from the runtime (its exit command), as
+ * podman's `container cleanup` does.
  *
  * ```ts
  * const oci = new ConmonOciRuntime({ runtime: 'runc' });

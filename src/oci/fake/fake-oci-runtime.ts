@@ -59,7 +59,7 @@ export interface FakeOciRuntimeOptions {
 export class FakeOciRuntime extends FakeScripting implements OciRuntime {
   readonly name: string;
   /** Checkpoint works (in memory). Tests may replace `checkpoint` to simulate a host without CRIU. */
-  readonly features: OciRuntimeFeatures = { checkpoint: () => okAsync(undefined) };
+  readonly features: OciRuntimeFeatures = { checkpoint: () => okAsync(undefined), runsProcesses: false };
   private env?: OciRuntimeEnvironment;
 
   constructor(opts: FakeOciRuntimeOptions = {}) {

@@ -7,6 +7,9 @@
  */
 import { basename } from 'node:path';
 
+// The engine's own mountinfo parser: one parser for src and tests.
+export { parseMountInfo, type MountEntry } from '../../../src/host/mountinfo.js';
+
 /** One process as read from `/proc`. */
 export interface ProcEntry {
   pid: number;
@@ -31,17 +34,6 @@ export interface TrackedProcess extends ProcEntry {
   kind: TrackedKind;
   /** Pids of its ancestors, parent first, up to (not including) pid 1 or pid 0. */
   ancestors: number[];
-}
-
-/** One line of `/proc/<pid>/mountinfo`. */
-export interface MountEntry {
-  id: number;
-  parentId: number;
-  /** The mounted directory of the source filesystem (field 4). */
-  root: string;
-  mountPoint: string;
-  fsType: string;
-  source: string;
 }
 
 /** One container of `runc list --format json`. */
@@ -81,34 +73,6 @@ export function parseCmdline(text: string): string[] {
 /** Whether a process is gone but not yet reaped (PID 1 here reaps lazily). */
 export function isDead(p: Pick<ProcEntry, 'state'>): boolean {
   return p.state === 'Z' || p.state === 'X' || p.state === 'x';
-}
-
-/** Undoes mountinfo's octal escapes (`\040` for space, `\011`, `\012`, `\134`). */
-export function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-/** Parses `/proc/<pid>/mountinfo`; malformed lines are skipped. */
-export function parseMountInfo(text: string): MountEntry[] {
-  const mounts: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const fields = line.trim().split(' ');
-    // id parent maj:min root mountpoint options [optional...] - fstype source superoptions
-    const dash = fields.indexOf('-', 6);
-    const [id, parentId, , root, mountPoint] = fields;
-    const fsType = fields[dash + 1];
-    const source = fields[dash + 2];
-    if (dash < 0 || root === undefined || mountPoint === undefined || fsType === undefined || source === undefined) continue;
-    mounts.push({
-      id: Number(id),
-      parentId: Number(parentId),
-      root: unescapeMountPath(root),
-      mountPoint: unescapeMountPath(mountPoint),
-      fsType,
-      source: unescapeMountPath(source),
-    });
-  }
-  return mounts;
 }
 
 /** Parses `runc list --format json` (`null` when there are none). Throws on bad JSON. */
