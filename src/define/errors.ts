@@ -35,6 +35,12 @@ export const ERROR_CODES = [
   'RuntimeFinalized',
   'Locked',
   'Timeout',
+  // images (contract "Images")
+  'NoSuchImage',
+  'ImageInUse',
+  'ImageCorrupt',
+  'Unauthorized',
+  'Registry',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
