@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares this host for the test suite, idempotently and without questions.
-#   - as root: installs runc, conmon, busybox-static and catatonit (apt) when any of them,
-#     or mount, is missing; without root it only says what is missing (unit tests need none).
+#   - as root: installs runc, conmon, busybox-static, catatonit and containers-common's
+#     seccomp.json (apt) when any of them, or mount, is missing; without root it only says
+#     what is missing (unit tests need none).
 #   - installs node_modules (npm install, pinned by package-lock.json) when it is missing
 #     or older than package.json / package-lock.json.
 # Prints nothing when there is nothing to do, and then takes well under a second.
@@ -31,17 +32,19 @@ have_static_busybox() {
 missing=()
 for bin in conmon runc catatonit mount; do have "$bin" || missing+=("$bin"); done
 have_static_busybox || missing+=("busybox (static)")
+# podman's default seccomp profile, applied to every container that is not privileged.
+[ -f /usr/share/containers/seccomp.json ] || missing+=("containers-common seccomp.json")
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && have apt-get; then
-    pkgs=(runc conmon busybox-static catatonit)
+    pkgs=(runc conmon busybox-static catatonit golang-github-containers-common)
     have mount || pkgs+=(mount)
     export DEBIAN_FRONTEND=noninteractive
     quiet apt-get update -qq
     quiet apt-get install -y -qq --no-install-recommends "${pkgs[@]}" </dev/null
   else
     echo "setup-host: missing ${missing[*]}: real-container tests need root to install them" \
-      "(apt-get install runc conmon busybox-static catatonit); unit tests do not." >&2
+      "(apt-get install runc conmon busybox-static catatonit golang-github-containers-common); unit tests do not." >&2
   fi
 fi
 

@@ -107,6 +107,9 @@ export type {
   OciProcess,
   OciResources,
   OciRlimit,
+  OciSeccomp,
+  OciSeccompArg,
+  OciSeccompSyscall,
   OciSpec,
   OciUser,
 } from './oci/oci-spec-types.js';

@@ -11,12 +11,13 @@ import { DEFAULT_STOP_TIMEOUT, type ContainerConfig, type ContainerCreateOptions
 import { libpodError, type LibpodError } from '../define/errors.js';
 import { validateName } from '../define/ids.js';
 import { parseSignal } from '../define/signals.js';
+import { checkSeccompOption } from './seccomp.js';
 
 const KNOWN_OPTIONS = new Set<string>([
   'name', 'rootfs', 'rootfsOverlay', 'command', 'env', 'workDir', 'user', 'terminal', 'stdin', 'labels',
   'annotations', 'stopSignal', 'stopTimeout', 'restartPolicy', 'restartRetries', 'dependencies', 'pod',
   'volumes', 'mounts', 'network', 'privileged', 'capAdd', 'capDrop', 'readOnly', 'resources', 'healthCheck',
-  'hooksDir',
+  'hooksDir', 'seccompProfile',
 ]);
 
 const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
@@ -158,6 +159,7 @@ const CHECKS: Record<string, (v: unknown) => Check> = {
   resources: checkResources,
   healthCheck: checkHealthCheck,
   hooksDir: (v) => absolutePath(v, 'hooksDir'),
+  seccompProfile: checkSeccompOption,
 };
 
 /**

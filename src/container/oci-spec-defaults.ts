@@ -96,6 +96,9 @@ export const RLIMIT_DEFAULT_VALUE = 1048576;
 /** cgroup v1 CPU period used with a quota (microseconds). */
 export const CPU_PERIOD = 100000;
 
+/** podman's default pids limit (containers.conf `pids_limit`), unless `resources.pids` says otherwise. */
+export const DEFAULT_PIDS_LIMIT = 2048;
+
 /** The default cgroup parent (cgroupfs manager). */
 export const DEFAULT_CGROUP_PARENT = '/libpod_parent';
 

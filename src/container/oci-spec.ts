@@ -18,6 +18,7 @@ import {
   DEFAULT_CGROUP_PARENT,
   DEFAULT_MASKED_PATHS,
   DEFAULT_PATH,
+  DEFAULT_PIDS_LIMIT,
   DEFAULT_READONLY_PATHS,
   OCI_VERSION,
   RLIMIT_DEFAULT_VALUE,
@@ -26,6 +27,7 @@ import { STDIN_ANNOTATION } from '../oci/oci-runtime.js';
 import { readHostCapabilities, readHostDevices, readHostRlimits, type HostRlimits } from './oci-spec-host.js';
 import { buildMounts, type VolumeMount } from './oci-spec-mounts.js';
 import { resolveUser, type ExecUser } from './user.js';
+import { seccompFromProfile, type SeccompProfile } from './seccomp.js';
 
 export { readHostRlimits, type HostRlimits } from './oci-spec-host.js';
 export type { VolumeMount } from './oci-spec-mounts.js';
@@ -53,6 +55,8 @@ export interface SpecInput {
   hostRlimits?: HostRlimits;
   /** This process's capability bounding set (what `privileged` and `ALL` mean); read from /proc when absent. */
   hostCapabilities?: string[];
+  /** The seccomp profile to apply (see `chooseSeccompProfile`); none: no filter. */
+  seccompProfile?: SeccompProfile;
 }
 
 /** Options of {@link execProcess}. */
@@ -191,7 +195,7 @@ function buildResources(config: ContainerConfig): Result<OciResources, LibpodErr
       ...(r.cpuQuota !== undefined ? { quota: r.cpuQuota, period: CPU_PERIOD } : {}),
     };
   }
-  if (r.pids !== undefined) out.pids = { limit: r.pids };
+  out.pids = { limit: r.pids ?? DEFAULT_PIDS_LIMIT };
   return ok(out);
 }
 
@@ -232,6 +236,11 @@ export function generateSpec(input: SpecInput): Result<OciSpec, LibpodError> {
   if (mounts.isErr()) return err(mounts.error);
   const linux = buildLinux(input);
   if (linux.isErr()) return err(linux.error);
+  if (input.seccompProfile) {
+    const seccomp = seccompFromProfile(input.seccompProfile, { capabilities: proc.value.capabilities?.bounding ?? [] });
+    if (seccomp.isErr()) return err(seccomp.error);
+    if (seccomp.value) linux.value.seccomp = seccomp.value;
+  }
   const annotations: Record<string, string> = { ...(config.annotations ?? {}) };
   if (config.stdin) annotations[STDIN_ANNOTATION] = 'true';
   return ok({

@@ -13,6 +13,7 @@ import type { OciHook, OciSpec } from '../oci/oci-spec-types.js';
 import { logger } from '../util/log.js';
 import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
 import { generateSpec, readHostRlimits } from './oci-spec.js';
+import { chooseSeccompProfile } from './seccomp.js';
 import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 import { volumeMountsFor } from './storage.js';
 
@@ -47,6 +48,8 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
   const { rec } = s;
   const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs;
   return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumeMounts]) => {
+    const seccompProfile = chooseSeccompProfile(rec.config);
+    if (seccompProfile.isErr()) return errAsync(seccompProfile.error);
     const spec = generateSpec({
       id: rec.id,
       config: rec.config,
@@ -55,6 +58,7 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
       ...(pod.hostname ? { hostname: pod.hostname } : {}),
       volumeMounts,
       hostRlimits: readHostRlimits(),
+      ...(seccompProfile.value ? { seccompProfile: seccompProfile.value } : {}),
     });
     if (spec.isErr()) return errAsync(spec.error);
     if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [] });

@@ -111,6 +111,12 @@ export interface ContainerCreateOptions {
   healthCheck?: HealthCheckConfig;
   /** Directory of OCI hook JSON files (precreate and poststop, as libpod's hooks dir). */
   hooksDir?: string;
+  /**
+   * Seccomp: `'unconfined'` (no filter) or the absolute path of a profile in
+   * podman's `seccomp.json` format. Default: podman's profile
+   * (`/usr/share/containers/seccomp.json`), except for `privileged` containers.
+   */
+  seccompProfile?: string;
 }
 
 /**

@@ -94,6 +94,31 @@ export interface OciResources {
   pids?: { limit: number };
 }
 
+/** One seccomp argument comparison (`op`: `SCMP_CMP_EQ`, `SCMP_CMP_MASKED_EQ`, ...). */
+export interface OciSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+
+/** One seccomp rule: what happens on `names` (when `args` match). */
+export interface OciSeccompSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: OciSeccompArg[];
+}
+
+/** The `linux.seccomp` section: the filter runc installs before exec. */
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  syscalls?: OciSeccompSyscall[];
+}
+
 /** The `linux` section. */
 export interface OciLinux {
   namespaces?: OciNamespace[];
@@ -104,6 +129,7 @@ export interface OciLinux {
   devices?: { path: string; type: string; major: number; minor: number; fileMode?: number; uid?: number; gid?: number }[];
   sysctl?: Record<string, string>;
   rootfsPropagation?: string;
+  seccomp?: OciSeccomp;
 }
 
 /** A whole runtime spec. */
