@@ -13,6 +13,7 @@ import { allows } from '../define/states.js';
 import { extractTar } from './archive.js';
 import { readCheckpointArchive, writeCheckpointArchive } from './checkpoint-archive.js';
 import { cleanupVerb } from './cleanup.js';
+import { checkDependenciesRunning } from './dependencies.js';
 import { syncContainer } from './sync.js';
 import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 import { mountStorage } from './storage.js';
@@ -117,7 +118,9 @@ export function restoreVerb(s: CtrSession, opts: ContainerCheckpointOptions): Re
       if (!allows('restore', s.rec.state.state)) {
         return improper(`container ${s.rec.id} is running or paused, cannot restore`);
       }
-      return opts.targetFile ? importCheckpoint(s, opts.targetFile) : okAsync(undefined);
+      // As start: the dependencies (a pod's infra container) must run, or the restored
+      // process would join no namespaces of theirs. Checked before anything is imported.
+      return checkDependenciesRunning(s, syncContainer).andThen(() => (opts.targetFile ? importCheckpoint(s, opts.targetFile) : okAsync(undefined)));
     })
     .andThen(() =>
       attempt(() => stat(paths.checkpointDir), 'InvalidArg', `container ${s.rec.id} does not have a checkpoint; cannot restore`),

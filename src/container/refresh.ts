@@ -8,11 +8,13 @@ import { okAsync, type ResultAsync } from 'neverthrow';
 import { improper, type LibpodError } from '../define/errors.js';
 import type { ContainerStateRecord } from '../define/records.js';
 import { cleanupContainer } from './cleanup.js';
+import { checkDependenciesRunning } from './dependencies.js';
 import { stopExecSessions } from './exec-sessions.js';
 import { pauseVerb, stopInner, unpauseVerb } from './lifecycle.js';
 import { createInRuntime, startInRuntime } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession } from './session.js';
 import { mountStorage, unmountStorage } from './storage.js';
+import { syncContainer } from './sync.js';
 
 /**
  * libpod `resetState`: forget everything that lived in the runtime. Exited
@@ -38,7 +40,11 @@ export function refreshVerb(s: CtrSession): ResultAsync<void, LibpodError> {
   }
   const was = st.state;
   const step = (cond: boolean, fn: () => ResultAsync<void, LibpodError>) => (cond ? fn() : okAsync<void, LibpodError>(undefined));
-  return step(was === 'paused', () => unpauseVerb(s))
+  const recreate = was === 'created' || was === 'running' || was === 'paused';
+  // A container re-created in the runtime needs its dependencies running, as start does
+  // (checkDependenciesAndHandleError); checked first, so a refused refresh changes nothing.
+  return step(recreate, () => checkDependenciesRunning(s, syncContainer))
+    .andThen(() => step(was === 'paused', () => unpauseVerb(s)))
     .andThen(() => stopExecSessions(s, s.rec.config.stopTimeout))
     .andThen(() => step(st.state === 'running', () => stopInner(s, s.rec.config.stopTimeout)))
     .andThen(() => cleanupContainer(s))
@@ -49,7 +55,7 @@ export function refreshVerb(s: CtrSession): ResultAsync<void, LibpodError> {
       queueEvent(s, 'refresh');
       return save(s);
     })
-    .andThen(() => step(was === 'created' || was === 'running' || was === 'paused', () => mountStorage(s).andThen(() => createInRuntime(s, false))))
+    .andThen(() => step(recreate, () => mountStorage(s).andThen(() => createInRuntime(s, false))))
     .andThen(() => step(was === 'running' || was === 'paused', () => startInRuntime(s)))
     .andThen(() => step(was === 'paused', () => pauseVerb(s)));
 }

@@ -6,7 +6,8 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { attempt, type LibpodError } from '../define/errors.js';
+import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { inState } from '../define/states.js';
 import type { PodNamespace } from '../define/records.js';
 import type { OciCreateResult } from '../oci/oci-runtime.js';
 import type { OciHook, OciSpec } from '../oci/oci-spec-types.js';
@@ -34,11 +35,18 @@ function podSetting(s: CtrSession): ResultAsync<PodSetting, LibpodError> {
   if (!podId) return okAsync({ namespacePaths: {} });
   return s.ctx.index.getPod(podId).andThen((pod) => {
     if (s.rec.isInfra) return okAsync<PodSetting, LibpodError>({ namespacePaths: {}, ...(pod.hostname ? { hostname: pod.hostname } : {}) });
-    if (!pod.infraContainerId) return okAsync<PodSetting, LibpodError>({ namespacePaths: {} });
-    return s.ctx.index.getContainer(pod.infraContainerId).map((infra) => {
+    if (!pod.infraContainerId || pod.share.length === 0) return okAsync<PodSetting, LibpodError>({ namespacePaths: {} });
+    return s.ctx.index.getContainer(pod.infraContainerId).andThen((infra) => {
+      // libpod `namespacePath`: only a running (or paused) container has namespaces to join. Never
+      // fall back to fresh namespaces: the member would run outside its pod.
+      if (!inState(infra.state.state, 'running', 'paused') || infra.state.pid <= 0) {
+        return errAsync(
+          libpodError('CtrStateInvalid', `cannot get namespace path unless container ${infra.id} is running: container state improper`),
+        );
+      }
       const namespacePaths: Partial<Record<PodNamespace, string>> = {};
-      if (infra.state.pid > 0) for (const ns of pod.share) namespacePaths[ns] = `/proc/${infra.state.pid}/ns/${ns}`;
-      return { namespacePaths };
+      for (const ns of pod.share) namespacePaths[ns] = `/proc/${infra.state.pid}/ns/${ns}`;
+      return okAsync<PodSetting, LibpodError>({ namespacePaths });
     });
   });
 }
