@@ -6,7 +6,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { attempt, libpodError, type LibpodError } from '../define/errors.js';
+import { attempt, improper, type LibpodError } from '../define/errors.js';
 import { inState } from '../define/states.js';
 import type { PodNamespace } from '../define/records.js';
 import type { OciCreateResult } from '../oci/oci-runtime.js';
@@ -40,9 +40,7 @@ function podSetting(s: CtrSession): ResultAsync<PodSetting, LibpodError> {
       // libpod `namespacePath`: only a running (or paused) container has namespaces to join. Never
       // fall back to fresh namespaces: the member would run outside its pod.
       if (!inState(infra.state.state, 'running', 'paused') || infra.state.pid <= 0) {
-        return errAsync(
-          libpodError('CtrStateInvalid', `cannot get namespace path unless container ${infra.id} is running: container state improper`),
-        );
+        return improper(`cannot get namespace path unless container ${infra.id} is running`);
       }
       const namespacePaths: Partial<Record<PodNamespace, string>> = {};
       for (const ns of pod.share) namespacePaths[ns] = `/proc/${infra.state.pid}/ns/${ns}`;
