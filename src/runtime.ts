@@ -32,6 +32,8 @@ import { Pod } from './pod/pod.js';
 import { createPod, podCreatedEvents, type PodCreateOptions } from './pod/pod-create.js';
 import { refuseInfraRemoval, removePodVerb, type RemovePodOptions } from './pod/pod-remove.js';
 import { checkTimeoutOptions } from './util/options.js';
+import { hardenMethods } from './util/harden.js';
+import { checkOptions, date, oneOrMany, shape, str, stringMap } from './util/validate.js';
 import { withPod } from './pod/pod-session.js';
 import { checkPodFilter, listPods, type PodFilter } from './pod/pod-status.js';
 import { pruneContainersVerb, prunePodsVerb } from './pod/prune.js';
@@ -41,6 +43,12 @@ import { checkVolumeFilter, listVolumeRecords, lookupVolumeRecord, type VolumeFi
 import { pruneVolumesVerb, removeVolumeVerb, type RemoveVolumeOptions } from './volume/volume-remove.js';
 
 const log = logger('runtime');
+
+const READ_EVENTS_SHAPE = {
+  since: date,
+  until: date,
+  filter: shape({ type: oneOrMany(str), status: oneOrMany(str), id: oneOrMany(str), name: oneOrMany(str), attributes: stringMap }),
+};
 
 /** A libpod-ts engine over one root. Open with {@link Runtime.open}. */
 export class Runtime {
@@ -259,11 +267,8 @@ export class Runtime {
   /** Events recorded under this root (across processes and restarts), oldest first. */
   readEvents(opts: ReadEventsOptions = {}): ResultAsync<LibpodEvent[], LibpodError> {
     return safe(() => {
-      if (typeof opts !== 'object' || opts === null) return errAsync(libpodError('InvalidArg', 'readEvents options must be an object'));
-      for (const k of ['since', 'until'] as const) {
-        const v = opts[k];
-        if (v !== undefined && (!(v instanceof Date) || Number.isNaN(v.getTime()))) return errAsync(libpodError('InvalidArg', `${k} must be a valid Date`));
-      }
+      const bad = checkOptions(opts, 'readEvents', READ_EVENTS_SHAPE);
+      if (bad) return errAsync(bad);
       return this.#eventLog.read(opts);
     });
   }
@@ -382,3 +387,7 @@ export class Runtime {
     });
   }
 }
+
+// Every method gets a safe copy of its arguments; hostile input is InvalidArg (util/harden.ts).
+hardenMethods(Runtime);
+hardenMethods(Runtime.prototype);

@@ -63,6 +63,7 @@ export function checkpointVerb(s: CtrSession, opts: ContainerCheckpointOptions):
       }),
     )
     .andThen(() => (opts.targetFile ? exportCheckpoint(s, opts.targetFile, opts.ignoreRootfs ?? false) : okAsync(undefined)))
+    .andThen(() => (opts.keep ? okAsync(undefined) : removeBundleFiles(s, ['dump.log', 'stats-dump'])))
     .andThen(() => {
       const st = s.rec.state;
       st.checkpointedAt = new Date().toISOString();
@@ -75,6 +76,14 @@ export function checkpointVerb(s: CtrSession, opts: ContainerCheckpointOptions):
       st.stoppedByUser = true;
       return save(s).andThen(() => cleanupVerb(s, syncContainer));
     });
+}
+
+/** libpod: without `keep`, CRIU's logs and statistics in the bundle go once used. */
+function removeBundleFiles(s: CtrSession, names: readonly string[]): ResultAsync<void, LibpodError> {
+  const bundle = pathsOf(s).bundlePath;
+  return attempt(async () => {
+    await Promise.all(names.map((n) => rm(join(bundle, n), { force: true })));
+  }, 'Internal', 'removing checkpoint logs');
 }
 
 function exportCheckpoint(s: CtrSession, target: string, ignoreRootfs: boolean): ResultAsync<void, LibpodError> {
@@ -93,7 +102,7 @@ function exportCheckpoint(s: CtrSession, target: string, ignoreRootfs: boolean):
 }
 
 /** Unpacks an exported checkpoint into the bundle: the image, and the rootfs diff into the overlay upper layer. */
-function importCheckpoint(s: CtrSession, file: string): ResultAsync<void, LibpodError> {
+function importCheckpoint(s: CtrSession, file: string, ignoreRootfs: boolean): ResultAsync<void, LibpodError> {
   const paths = pathsOf(s);
   const work = join(dirname(paths.checkpointDir), 'checkpoint-import');
   return attempt(() => rm(work, { recursive: true, force: true }), 'Internal', 'clearing import dir')
@@ -105,7 +114,7 @@ function importCheckpoint(s: CtrSession, file: string): ResultAsync<void, Libpod
         return parts.rootfsDiffTar;
       }, 'Internal', 'installing imported checkpoint'),
     )
-    .andThen((diff) => (diff && s.rec.config.rootfsOverlay ? extractTar(createReadStream(diff), paths.overlayUpper) : okAsync(undefined)))
+    .andThen((diff) => (diff && s.rec.config.rootfsOverlay && !ignoreRootfs ? extractTar(createReadStream(diff), paths.overlayUpper) : okAsync(undefined)))
     .andThen(() => attempt(() => rm(work, { recursive: true, force: true }), 'Internal', 'removing import dir'));
 }
 
@@ -120,13 +129,13 @@ export function restoreVerb(s: CtrSession, opts: ContainerCheckpointOptions): Re
       }
       // As start: the dependencies (a pod's infra container) must run, or the restored
       // process would join no namespaces of theirs. Checked before anything is imported.
-      return checkDependenciesRunning(s, syncContainer).andThen(() => (opts.targetFile ? importCheckpoint(s, opts.targetFile) : okAsync(undefined)));
+      return checkDependenciesRunning(s, syncContainer).andThen(() => (opts.targetFile ? importCheckpoint(s, opts.targetFile, opts.ignoreRootfs ?? false) : okAsync(undefined)));
     })
     .andThen(() =>
       attempt(() => stat(paths.checkpointDir), 'InvalidArg', `container ${s.rec.id} does not have a checkpoint; cannot restore`),
     )
     .andThen(() => mountStorage(s))
-    .andThen(() => createInRuntime(s, false, paths.checkpointDir))
+    .andThen(() => createInRuntime(s, false, paths.checkpointDir, opts.tcpEstablished === true))
     .andThen(() => s.ctx.oci.status(s.rec.id))
     .andThen((status) => (status.status === 'created' ? startInRuntime(s) : okAsync(undefined)))
     .andThen(() => {
@@ -135,7 +144,11 @@ export function restoreVerb(s: CtrSession, opts: ContainerCheckpointOptions): Re
       st.restoredAt = new Date().toISOString();
       if (!st.startedAt) st.startedAt = st.restoredAt;
       queueEvent(s, 'restore');
-      const cleanup = opts.keep ? okAsync(undefined) : attempt(() => rm(paths.checkpointDir, { recursive: true, force: true }), 'Internal', 'removing checkpoint');
+      const cleanup = opts.keep
+        ? okAsync(undefined)
+        : attempt(() => rm(paths.checkpointDir, { recursive: true, force: true }), 'Internal', 'removing checkpoint').andThen(() =>
+            removeBundleFiles(s, ['restore.log', 'dump.log', 'stats-dump', 'stats-restore']),
+          );
       delete st.checkpointPath;
       return cleanup.andThen(() => save(s));
     });

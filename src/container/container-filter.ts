@@ -6,6 +6,7 @@
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord } from '../define/records.js';
 import { isContainerState, type ContainerState } from '../define/states.js';
+import { anyOf, checkOptions, labelFilter, nonEmptyStr, regExp, str, unchecked } from '../util/validate.js';
 
 /** Filter of `runtime.containers()`; every given field must match. */
 export interface ContainerFilter {
@@ -36,7 +37,7 @@ export function checkFilter(filter: ContainerFilter): LibpodError | undefined {
   for (const k of Object.keys(filter)) if (!['label', 'state', 'name', 'pod'].includes(k)) return libpodError('InvalidArg', `unknown container filter "${k}"`);
   const states = filter.state === undefined ? [] : Array.isArray(filter.state) ? filter.state : [filter.state];
   for (const s of states) if (!isContainerState(s)) return libpodError('InvalidArg', `unknown container state "${String(s)}"`);
-  return undefined;
+  return checkOptions(filter, 'container filter', { label: labelFilter, state: unchecked, name: anyOf(str, regExp), pod: nonEmptyStr });
 }
 
 /** Whether a (synced) record passes the filter; `podId` is the resolved `filter.pod`. */

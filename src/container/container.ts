@@ -4,7 +4,7 @@
  * held session of a batch), and returns a `ResultAsync` that never rejects.
  * @module
  */
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { Err, errAsync, Ok, okAsync, ResultAsync, type Result } from 'neverthrow';
 import type { ContainerConfig } from '../define/config.js';
 import { improper, libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
@@ -15,6 +15,8 @@ import { isContainerState, type ContainerState } from '../define/states.js';
 import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.js';
 import type { EngineContext } from '../engine/context.js';
 import { checkTimeoutOptions } from '../util/options.js';
+import { failingIterable, hardenMethods } from '../util/harden.js';
+import { absPath, bool, checkOptions, checkValue, count, date, nonEmptyStr, readable, shape, str, stringMap, unchecked, writable, type Validator } from '../util/validate.js';
 import { failAfter, safe } from '../util/safe.js';
 import { HeldAccess, LockingAccess, type ContainerAccess } from './access.js';
 import { exportRootfs } from './archive.js';
@@ -22,7 +24,6 @@ import { addArtifact, getArtifact, removeArtifact } from './artifacts.js';
 import { attachVerb, resizeVerb, startAndAttachVerb, validSize, type AttachHandle, type AttachOptions } from './attach.js';
 import { checkpointVerb, restoreVerb, type ContainerCheckpointOptions } from './checkpoint.js';
 import { cleanupVerb } from './cleanup.js';
-import { checkCount } from './create-options.js';
 import { execFinish, execStart, type ExecOptions, type ExecResult } from './exec.js';
 import { healthCheckCommand, recordHealth, type HealthCheckResult } from './health.js';
 import { inspectVerb } from './inspect.js';
@@ -50,21 +51,19 @@ function invalid<T>(message: string): ResultAsync<T, LibpodError> {
   return errAsync(libpodError('InvalidArg', message));
 }
 
-function optionsObject(opts: unknown, allowed: readonly string[], what: string): LibpodError | undefined {
-  if (opts === undefined) return undefined;
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return libpodError('InvalidArg', `${what} options must be an object`);
-  for (const k of Object.keys(opts)) if (!allowed.includes(k)) return libpodError('InvalidArg', `unknown ${what} option "${k}"`);
-  return undefined;
-}
+const streamsShape = shape({ stdout: writable, stderr: writable, stdin: readable });
+const sizeShape: Validator = (v) => (validSize(v) ? undefined : 'must be { width, height } positive integers');
 
 function checkStreams(streams: unknown): LibpodError | undefined {
-  if (typeof streams !== 'object' || streams === null) return libpodError('InvalidArg', 'streams must be an object of { stdout?, stderr?, stdin? }');
-  const st = streams as AttachStreams;
-  if (st.stdout !== undefined && !(st.stdout instanceof Writable)) return libpodError('InvalidArg', 'streams.stdout must be a Writable');
-  if (st.stderr !== undefined && !(st.stderr instanceof Writable)) return libpodError('InvalidArg', 'streams.stderr must be a Writable');
-  if (st.stdin !== undefined && !(st.stdin instanceof Readable)) return libpodError('InvalidArg', 'streams.stdin must be a Readable');
-  return undefined;
+  return checkValue(streams, 'streams', streamsShape);
 }
+
+const CHECKPOINT_SHAPE = { keep: bool, keepRunning: bool, tcpEstablished: bool, targetFile: absPath, ignoreRootfs: bool };
+const { keepRunning: _notOnRestore, ...RESTORE_SHAPE } = CHECKPOINT_SHAPE;
+const EXEC_SHAPE = {
+  env: stringMap, user: nonEmptyStr, workDir: absPath, tty: bool, privileged: bool, streams: streamsShape, detachKeys: str, size: sizeShape,
+};
+const LOGS_SHAPE = { follow: bool, tail: count, since: date, until: date };
 
 /** A container: a handle on its record; cheap to create, safe to share. */
 export class Container {
@@ -115,7 +114,7 @@ export class Container {
 
   /** Config, state, exit code, pid, times, mounts, exec sessions. `size: true` adds rootFsSize/rwSize. */
   inspect(opts?: { size?: boolean }): ResultAsync<ContainerInspect, LibpodError> {
-    const bad = optionsObject(opts, ['size'], 'inspect');
+    const bad = checkOptions(opts, 'inspect', { size: bool });
     if (bad) return errAsync(bad);
     return this.#run((s) => inspectVerb(s, opts));
   }
@@ -127,7 +126,7 @@ export class Container {
 
   /** Starts the container; `recursive` starts its dependencies first. */
   start(opts?: { recursive?: boolean }): ResultAsync<void, LibpodError> {
-    const bad = optionsObject(opts, ['recursive'], 'start');
+    const bad = checkOptions(opts, 'start', { recursive: bool });
     if (bad) return errAsync(bad);
     return this.#run((s) => startVerb(s, opts?.recursive === true));
   }
@@ -137,7 +136,7 @@ export class Container {
    * `{ done }` which settles when the attach ends.
    */
   startAndAttach(streams: AttachStreams, opts?: AttachOptions & { recursive?: boolean }): ResultAsync<AttachHandle, LibpodError> {
-    const bad = checkStreams(streams) ?? optionsObject(opts, ['recursive', 'detachKeys'], 'attach');
+    const bad = checkStreams(streams) ?? checkOptions(opts, 'attach', { recursive: bool, detachKeys: str });
     if (bad) return errAsync(bad);
     return this.#run((s) => startAndAttachVerb(s, streams, opts ?? {}));
   }
@@ -178,7 +177,7 @@ export class Container {
    * resolves to its exit code. `interval` is in milliseconds.
    */
   wait(opts?: { interval?: number; condition?: ContainerState }): ResultAsync<number, LibpodError> {
-    const bad = optionsObject(opts, ['interval', 'condition'], 'wait');
+    const bad = checkOptions(opts, 'wait', { interval: unchecked, condition: unchecked });
     if (bad) return errAsync(bad);
     const interval = opts?.interval ?? DEFAULT_WAIT_INTERVAL_MS;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) return invalid('wait interval must be a positive number of milliseconds');
@@ -194,10 +193,7 @@ export class Container {
     if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((c) => typeof c !== 'string') || cmd[0] === '') {
       return invalid('exec needs a command: a non-empty array of strings');
     }
-    const bad =
-      optionsObject(opts, ['env', 'user', 'workDir', 'tty', 'privileged', 'streams', 'detachKeys', 'size'], 'exec') ??
-      (opts?.streams !== undefined ? checkStreams(opts.streams) : undefined) ??
-      (opts?.workDir !== undefined && (typeof opts.workDir !== 'string' || !opts.workDir.startsWith('/')) ? libpodError('InvalidArg', 'exec workDir must be an absolute path') : undefined);
+    const bad = checkOptions(opts, 'exec', EXEC_SHAPE);
     if (bad) return errAsync(bad);
     // safe() around the whole chain: the later steps run after #run returned.
     return safe(() =>
@@ -215,7 +211,7 @@ export class Container {
 
   /** Attaches to a created or running container; resolves when the attach ends. */
   attach(streams: AttachStreams, opts?: AttachOptions): ResultAsync<AttachEnd, LibpodError> {
-    const bad = checkStreams(streams) ?? optionsObject(opts, ['detachKeys'], 'attach');
+    const bad = checkStreams(streams) ?? checkOptions(opts, 'attach', { detachKeys: str });
     if (bad) return errAsync(bad);
     return safe(() => this.#run((s) => attachVerb(s, streams, opts ?? {})).andThen((session) => session.done));
   }
@@ -228,8 +224,8 @@ export class Container {
 
   /** The container's output as logged (k8s-file), optionally followed until it exits. */
   logs(opts?: LogOptions): AsyncIterable<LogLine> {
-    const bad = optionsObject(opts, ['follow', 'tail', 'since', 'until'], 'logs');
-    if (bad || (opts?.tail !== undefined && checkCount(opts.tail, 'tail').isErr())) return (async function* () {})();
+    const bad = checkOptions(opts, 'logs', LOGS_SHAPE);
+    if (bad) return failingIterable(bad);
     const logPath = containerPaths(this.#ctx.root, this.#ctx.runRoot, this.id).logPath;
     const isRunning = async (): Promise<boolean> => {
       const st = await this.state();
@@ -245,7 +241,7 @@ export class Container {
 
   /** Drops a `mount()`; `force` drops them all. */
   unmount(opts?: { force?: boolean }): ResultAsync<void, LibpodError> {
-    const bad = optionsObject(opts, ['force'], 'unmount');
+    const bad = checkOptions(opts, 'unmount', { force: bool });
     if (bad) return errAsync(bad);
     return this.#run((s) => unmountVerb(s, opts?.force === true).map(() => queueEvent(s, 'unmount')));
   }
@@ -332,18 +328,21 @@ export class Container {
 
   /** Checkpoints the running container (needs CRIU; otherwise `NotImplemented`). */
   checkpoint(opts: ContainerCheckpointOptions = {}): ResultAsync<void, LibpodError> {
-    const bad = optionsObject(opts, ['keep', 'keepRunning', 'tcpEstablished', 'targetFile', 'ignoreRootfs'], 'checkpoint');
+    const bad = checkOptions(opts, 'checkpoint', CHECKPOINT_SHAPE);
     if (bad) return errAsync(bad);
     return this.#run((s) => checkpointVerb(s, opts));
   }
 
   /** Restores the container from its checkpoint (or from `targetFile`). */
   restore(opts: ContainerCheckpointOptions = {}): ResultAsync<void, LibpodError> {
-    const bad = optionsObject(opts, ['keep', 'keepRunning', 'tcpEstablished', 'targetFile', 'ignoreRootfs'], 'restore');
+    const bad = checkOptions(opts, 'restore', RESTORE_SHAPE);
     if (bad) return errAsync(bad);
     return this.#run((s) => restoreVerb(s, opts));
   }
 }
+
+// Every verb gets a safe copy of its arguments; hostile input is InvalidArg (util/harden.ts).
+hardenMethods(Container.prototype, { config: 'plain', dependencies: 'plain', podId: 'plain', logs: 'iterable' });
 
 /**
  * Runs `fn` on batched views of held sessions; the views stop working when

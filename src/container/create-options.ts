@@ -12,6 +12,7 @@ import { libpodError, type LibpodError } from '../define/errors.js';
 import { validateName } from '../define/ids.js';
 import { parseSignal } from '../define/signals.js';
 import { checkSeccompOption } from './seccomp.js';
+import { stringMap as stringMapCheck } from '../util/validate.js';
 
 const KNOWN_OPTIONS = new Set<string>([
   'name', 'rootfs', 'rootfsOverlay', 'command', 'env', 'workDir', 'user', 'terminal', 'stdin', 'labels',
@@ -40,10 +41,7 @@ function stringArray(v: unknown, what: string, nonEmpty = false): Check {
 }
 
 function stringMap(v: unknown, what: string): Check {
-  if (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string')) {
-    return invalid(`${what} must be an object of string values`);
-  }
-  return fine;
+  return stringMapCheck(v) === undefined ? fine : invalid(`${what} must be an object of string values`);
 }
 
 function boolOpt(v: unknown, what: string): Check {

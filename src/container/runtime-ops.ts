@@ -84,7 +84,7 @@ function afterSettled<T>(pending: ResultAsync<unknown, LibpodError>, e: LibpodEr
  * saves the spec (`saveSpec`, written while the runtime starts its monitor:
  * `bundleReady`), calls `create`, and records state `created`.
  */
-export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFrom?: string): ResultAsync<void, LibpodError> {
+export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFrom?: string, restoreTcpEstablished = false): ResultAsync<void, LibpodError> {
   const paths = pathsOf(s);
   return buildSpec(s)
     .andThen(({ spec, poststop }) =>
@@ -98,7 +98,7 @@ export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFr
             spec,
             bundleReady: written,
             logPath: paths.logPath,
-            ...(restoreFrom ? { restoreFrom } : {}),
+            ...(restoreFrom ? { restoreFrom, restoreTcpEstablished } : {}),
           });
         // The record says the runtime has no such container: one it has anyway was left by a
         // crash between an earlier create and its save. Remove it and create again.

@@ -44,6 +44,11 @@ export interface OciCreateRequest {
   logPath: string;
   /** Restore from this checkpoint image directory instead of creating afresh. */
   restoreFrom?: string;
+  /**
+   * With `restoreFrom`: restore established TCP connections (CRIU's
+   * `--tcp-established`); a checkpoint that has them MUST NOT be restored without it.
+   */
+  restoreTcpEstablished?: boolean;
 }
 
 /** What a created container reports. */

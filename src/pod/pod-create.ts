@@ -26,6 +26,7 @@ import type { ContainerRecord, PodNamespace, PodRecord } from '../define/records
 import type { EngineContext } from '../engine/context.js';
 import { createContainer } from '../container/create.js';
 import { failAfter } from '../util/safe.js';
+import { stringMap } from '../util/validate.js';
 
 type R<T> = ResultAsync<T, LibpodError>;
 
@@ -90,7 +91,7 @@ export function validatePodOptions(opts: unknown): PodSettings | LibpodError {
     const n = validateName(o.name, 'pod');
     if (n.isErr()) return n.error;
   }
-  if (o.labels !== undefined && (!isPlainObject(o.labels) || Object.values(o.labels).some((v) => typeof v !== 'string'))) {
+  if (o.labels !== undefined && stringMap(o.labels) !== undefined) {
     return invalid('pod labels must be an object of strings');
   }
   if (o.infra !== undefined && typeof o.infra !== 'boolean') return invalid('pod option infra must be a boolean');

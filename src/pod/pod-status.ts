@@ -5,6 +5,7 @@
  * @module
  */
 import { labelsMatch } from '../container/container-filter.js';
+import { labelFilter } from '../util/validate.js';
 import { okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord, PodNamespace, PodRecord } from '../define/records.js';
@@ -143,7 +144,7 @@ export function checkPodFilter(filter: unknown): LibpodError | undefined {
   for (const k of Object.keys(filter)) if (!['name', 'label', 'state'].includes(k)) return libpodError('InvalidArg', `unknown pod filter "${k}"`);
   const f = filter as PodFilter;
   if (f.name !== undefined && typeof f.name !== 'string' && !(f.name instanceof RegExp)) return libpodError('InvalidArg', 'pod filter name must be a string or RegExp');
-  if (f.label !== undefined && typeof f.label !== 'string' && (typeof f.label !== 'object' || f.label === null)) {
+  if (f.label !== undefined && labelFilter(f.label) !== undefined) {
     return libpodError('InvalidArg', 'pod filter label must be a string or an object');
   }
   const states = f.state === undefined ? [] : Array.isArray(f.state) ? f.state : [f.state];

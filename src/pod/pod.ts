@@ -6,6 +6,7 @@
  * @module
  */
 import { checkTimeoutOptions } from '../util/options.js';
+import { hardenMethods } from '../util/harden.js';
 import { errAsync, ResultAsync } from 'neverthrow';
 import type { LibpodError } from '../define/errors.js';
 import type { PodNamespace, PodRecord } from '../define/records.js';
@@ -124,3 +125,6 @@ export class Pod {
     return this.#run((p) => syncedMembers(p.ctx, p.pod).map((ms) => inspectOf(p.pod, ms)));
   }
 }
+
+// Every verb gets a safe copy of its arguments; hostile input is InvalidArg (util/harden.ts).
+hardenMethods(Pod.prototype);

@@ -4,6 +4,7 @@
  * @module
  */
 import { failAfter } from '../util/safe.js';
+import { stringMap } from '../util/validate.js';
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
@@ -49,7 +50,7 @@ export function checkVolumeOptions(opts: unknown): LibpodError | undefined {
   for (const k of Object.keys(opts)) if (!['name', 'driver', 'labels', 'options'].includes(k)) return libpodError('InvalidArg', `unknown volume option "${k}"`);
   for (const k of ['labels', 'options'] as const) {
     const v = opts[k];
-    if (v !== undefined && (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string'))) {
+    if (v !== undefined && stringMap(v) !== undefined) {
       return libpodError('InvalidArg', `volume ${k} must be an object of strings`);
     }
   }

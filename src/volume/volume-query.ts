@@ -8,6 +8,7 @@ import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord, VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { labelFilter } from '../util/validate.js';
 
 type R<T> = ResultAsync<T, LibpodError>;
 
@@ -45,7 +46,7 @@ export function checkVolumeFilter(filter: unknown): LibpodError | undefined {
   for (const k of Object.keys(filter)) if (!['name', 'label', 'driver', 'dangling'].includes(k)) return libpodError('InvalidArg', `unknown volume filter "${k}"`);
   const f = filter as VolumeFilter;
   if (f.name !== undefined && typeof f.name !== 'string' && !(f.name instanceof RegExp)) return libpodError('InvalidArg', 'volume filter name must be a string or RegExp');
-  if (f.label !== undefined && typeof f.label !== 'string' && (typeof f.label !== 'object' || f.label === null)) {
+  if (f.label !== undefined && labelFilter(f.label) !== undefined) {
     return libpodError('InvalidArg', 'volume filter label must be a string or an object');
   }
   if (f.driver !== undefined && typeof f.driver !== 'string') return libpodError('InvalidArg', 'volume filter driver must be a string');

@@ -9,6 +9,7 @@ import { libpodError, type LibpodError } from '../define/errors.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import { safe } from '../util/safe.js';
+import { hardenMethods } from '../util/harden.js';
 import {
   checkExportTarget,
   checkImportSource,
@@ -128,3 +129,6 @@ export class Volume {
     return safe(() => this.#record().andThen(() => importVolume(this.#ctx, this.#rec.name, src)));
   }
 }
+
+// Every verb gets a safe copy of its arguments; hostile input is InvalidArg (util/harden.ts).
+hardenMethods(Volume.prototype, { mountPoint: 'plain' });

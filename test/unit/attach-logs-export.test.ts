@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { LogLine } from '../../src/index.js';
+import type { LibpodError, LogLine } from '../../src/index.js';
 import { collect } from '../support/streams.js';
 import { delay, fakeEngine, must, mustFail, type FakeEngine } from '../support/engine.js';
 
@@ -82,7 +82,9 @@ describe('attach, logs and export on the fake runtime', () => {
     await delay(50);
     e.fake.exit(c.id, 0);
     assert.deepEqual((await followed).map((l) => l.text), ['one', 'two', 'oops', 'late']);
-    assert.equal((await all(c.logs({ tail: -1 } as never))).length, 0, 'bad options yield nothing, never throw');
+    // Bad options: the call returns an iterable (never throws); iterating it rejects with InvalidArg.
+    const badLogs = c.logs({ tail: -1 } as never);
+    await assert.rejects(all(badLogs), (e: unknown) => (e as LibpodError).code === 'InvalidArg');
   });
 
   it('export writes the rootfs as a tar; a directory as target is InvalidArg', async () => {

@@ -47,5 +47,8 @@ describe('createConmonArgs', () => {
     const restored = createConmonArgs({ ...base, stdin: true, restoreFrom: '/ckpt' });
     assert.ok(restored.includes('-i'));
     assert.deepEqual(restored.slice(restored.indexOf('--restore'), restored.indexOf('--restore') + 2), ['--restore', '/ckpt']);
+    assert.ok(!restored.includes('--runtime-opt'));
+    const tcp = createConmonArgs({ ...base, restoreFrom: '/ckpt', restoreTcpEstablished: true });
+    assert.deepEqual(tcp.slice(tcp.indexOf('--runtime-opt'), tcp.indexOf('--runtime-opt') + 2), ['--runtime-opt', '--tcp-established']);
   });
 });

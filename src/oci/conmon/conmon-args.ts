@@ -50,6 +50,8 @@ export interface CreateConmonArgs extends SharedConmonArgs {
   conmonPidFile: string;
   /** Restore from this checkpoint directory (`--restore`). */
   restoreFrom?: string;
+  /** With `restoreFrom`: restore established TCP connections (`--runtime-opt --tcp-established`, as libpod). */
+  restoreTcpEstablished?: boolean;
   /** What conmon runs once the container exited (`--exit-command`, then one `--exit-command-arg` each); absolute path first. */
   exitCommand?: readonly string[];
 }
@@ -90,6 +92,7 @@ export function createConmonArgs(a: CreateConmonArgs): string[] {
   else if (a.stdin) args.push('-i');
   args.push('--conmon-pidfile', a.conmonPidFile);
   if (a.restoreFrom !== undefined) args.push('--restore', a.restoreFrom);
+  if (a.restoreFrom !== undefined && a.restoreTcpEstablished) args.push('--runtime-opt', '--tcp-established');
   const [command, ...commandArgs] = a.exitCommand ?? [];
   if (command !== undefined) {
     args.push('--exit-command', command);

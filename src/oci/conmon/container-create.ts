@@ -60,7 +60,7 @@ function conmonArgsFor(ctx: ConmonContext, req: OciCreateRequest): string[] {
     terminal: req.spec.process?.terminal === true,
     stdin: req.spec.annotations?.[STDIN_ANNOTATION] === 'true',
     conmonPidFile: ctx.layout.conmonPidFile(req.id),
-    ...(req.restoreFrom !== undefined ? { restoreFrom: req.restoreFrom } : {}),
+    ...(req.restoreFrom !== undefined ? { restoreFrom: req.restoreFrom, restoreTcpEstablished: req.restoreTcpEstablished === true } : {}),
     exitCommand: [ctx.runc.path, ...ctx.runc.globalArgs(), ...RuncCli.deleteArgs(req.id)],
   });
 }

@@ -4,9 +4,10 @@
  * @module
  */
 import { err, errAsync, ok, type Result, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../../define/errors.js';
+import { LibpodError, libpodError } from '../../define/errors.js';
 import { signalName } from '../../define/signals.js';
 import { safe } from '../../util/safe.js';
+import { hardenMethods } from '../../util/harden.js';
 import { logger } from '../../util/log.js';
 import type { OciExitInfo } from '../oci-runtime.js';
 import type { FakeContainer } from './fake-container.js';
@@ -67,6 +68,7 @@ export class FakeRuntimeCore {
    */
   failNext(operation: FakeOperation | FakeOperationAlias, error?: LibpodError): Result<void, LibpodError> {
     const op: string = (FAKE_OPERATION_ALIASES as Record<string, FakeOperation>)[operation] ?? operation;
+    if (error !== undefined && !(error instanceof LibpodError)) return err(libpodError('InvalidArg', 'fake runtime: failNext error must be a LibpodError'));
     if (!FAKE_OPERATIONS.includes(op as FakeOperation)) {
       return err(libpodError('InvalidArg', `fake runtime: unknown operation "${String(operation)}" (one of ${FAKE_OPERATIONS.join(', ')})`));
     }
@@ -149,3 +151,6 @@ export class FakeRuntimeCore {
     for (const done of [...this.waits.values()]) done();
   }
 }
+
+// failNext gets a safe copy of its arguments; hostile input is InvalidArg (util/harden.ts).
+hardenMethods(FakeRuntimeCore.prototype, { failNext: 'result' }, 'plain');

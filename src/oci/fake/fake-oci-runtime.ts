@@ -21,7 +21,8 @@
  *   `create({ restoreFrom })` (state `created`) then `start` (`running`).
  * @module
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { err, errAsync, ok, okAsync, ResultAsync, type Result } from 'neverthrow';
 import { libpodError, type LibpodError } from '../../define/errors.js';
 import type { TerminalSize } from '../../define/streams.js';
@@ -274,6 +275,7 @@ export class FakeOciRuntime extends FakeScripting implements OciRuntime {
         return errAsync(libpodError('OCIRuntime', `cannot checkpoint container ${id}: container not running`));
       }
       writeFakeCheckpoint(c, req.imagePath, req.tcpEstablished);
+      writeFileSync(join(req.bundlePath, 'dump.log'), `fake checkpoint of ${id}\n`); // CRIU's log, in runc's --work-path
       if (!req.leaveRunning) this.end(c, 0);
       return okAsync(undefined);
     });
@@ -297,6 +299,9 @@ export class FakeOciRuntime extends FakeScripting implements OciRuntime {
     if (this.ctrs.has(req.id)) return err(libpodError('CtrExists', `container with id exists: ${req.id}`));
     const image = req.restoreFrom === undefined ? ok(undefined) : readFakeCheckpoint(req.restoreFrom);
     if (image.isErr()) return err(image.error);
+    if (image.value?.tcpEstablished && req.restoreTcpEstablished !== true) {
+      return err(libpodError('OCIRuntime', `restoring ${req.id}: the checkpoint has established TCP connections; restore them with tcpEstablished (CRIU --tcp-established)`));
+    }
     if (req.logPath) {
       try {
         appendFileSync(req.logPath, ''); // conmon opens (creates) the log at create

@@ -11,6 +11,7 @@ import { libpodError, toLibpodError, type LibpodError } from '../../define/error
 import { parseSignal, type Signal } from '../../define/signals.js';
 import type { TerminalSize } from '../../define/streams.js';
 import { logger } from '../../util/log.js';
+import { hardenMethods } from '../../util/harden.js';
 import type { OciSpec } from '../oci-spec-types.js';
 import { endExec, type FakeContainer } from './fake-container.js';
 import { FakeRuntimeCore, SIGKILL } from './fake-core.js';
@@ -53,6 +54,7 @@ export class FakeScripting extends FakeRuntimeCore {
    */
   emit(id: string, stream: 'stdout' | 'stderr', text: string): Result<void, LibpodError> {
     if (stream !== 'stdout' && stream !== 'stderr') return err(libpodError('InvalidArg', `stream must be stdout or stderr, got ${String(stream)}`));
+    if (typeof text !== 'string') return err(libpodError('InvalidArg', 'emit needs a string'));
     return this.live(id).andThen((c) => {
       if (c.state !== 'running') return err(libpodError('CtrStateInvalid', `container ${id} is ${c.state}: only a running process prints`));
       try {
@@ -88,9 +90,11 @@ export class FakeScripting extends FakeRuntimeCore {
     return ok(undefined);
   }
 
-  /** Scripts exec'd processes; `undefined` restores the default (exit 0, no output). */
-  onExec(handler: FakeExecHandler | undefined): void {
-    this.execHandler = handler ?? defaultExecHandler;
+  /** Scripts exec'd processes; `undefined` restores the default (exit 0, no output). Not a function: `InvalidArg`. */
+  onExec(handler: FakeExecHandler | undefined): Result<void, LibpodError> {
+    return handlerArg(handler, 'onExec').map(() => {
+      this.execHandler = handler ?? defaultExecHandler;
+    });
   }
 
   /**
@@ -98,13 +102,17 @@ export class FakeScripting extends FakeRuntimeCore {
    * ignore signals); `undefined` restores the default (run until ended).
    * Not called for containers restored from a checkpoint (they carry on).
    */
-  onStart(handler: FakeStartHandler | undefined): void {
-    this.startHandler = handler;
+  onStart(handler: FakeStartHandler | undefined): Result<void, LibpodError> {
+    return handlerArg(handler, 'onStart').map(() => {
+      this.startHandler = handler;
+    });
   }
 
   /** Receives what attached callers write to stdin (it is recorded for {@link stdinOf} either way). */
-  onStdin(handler: FakeStdinHandler | undefined): void {
-    this.stdinHandler = handler;
+  onStdin(handler: FakeStdinHandler | undefined): Result<void, LibpodError> {
+    return handlerArg(handler, 'onStdin').map(() => {
+      this.stdinHandler = handler;
+    });
   }
 
   /** Ids of every container the runtime has (created and not deleted). */
@@ -211,6 +219,17 @@ export class FakeScripting extends FakeRuntimeCore {
     return ok(c);
   }
 }
+
+function handlerArg(handler: unknown, what: string): Result<void, LibpodError> {
+  return handler === undefined || typeof handler === 'function' ? ok(undefined) : err(libpodError('InvalidArg', `${what} needs a function or undefined`));
+}
+
+// The scripting methods get a safe copy of their arguments; hostile input is InvalidArg (util/harden.ts).
+hardenMethods(
+  FakeScripting.prototype,
+  { exit: 'result', oom: 'result', emit: 'result', ignoreSignals: 'result', exitExec: 'result', onExec: 'result', onStart: 'result', onStdin: 'result' },
+  'plain',
+);
 
 function parseSignals(signals: Signal[]): Result<number[], LibpodError> {
   if (!Array.isArray(signals)) return err(libpodError('InvalidArg', 'signals must be an array of signal names or numbers'));
