@@ -168,3 +168,23 @@ export function isValidTag(s: string): boolean {
 export function isImageId(s: string): boolean {
   return typeof s === 'string' && ID_RE.test(s);
 }
+
+/**
+ * podman's `NormalizeName` for names it stores (tag, commit, names from an
+ * OCI layout): a name without a registry gets `localhost/` (`myimg` →
+ * `localhost/myimg:latest`), docker.io names get `library/`, a tagged and
+ * digested reference keeps only the digest, an untagged one gets `latest`.
+ */
+export function normalizeLocalName(s: string): Result<string, LibpodError> {
+  if (typeof s !== 'string') return invalid(String(s), 'must be a string');
+  const qualified = s !== '' && isShortName(s) && !ID_RE.test(s) ? `localhost/${s}` : s;
+  return parseNormalizedReference(qualified)
+    .map((ref) => {
+      if (ref.tag !== undefined && ref.digest !== undefined) {
+        const { tag: _tag, ...rest } = ref;
+        return rest;
+      }
+      return withDefaultTag(ref);
+    })
+    .map(formatReference);
+}

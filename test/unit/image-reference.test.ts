@@ -4,6 +4,7 @@ import {
   familiarReference,
   formatReference,
   isShortName,
+  normalizeLocalName,
   normalizeReference,
   parseNormalizedReference,
   parseReference,
@@ -91,5 +92,21 @@ describe('image references (distribution/reference)', () => {
 
   it('refuses non-strings with InvalidArg', () => {
     assert.equal(parseReference(42 as unknown as string)._unsafeUnwrapErr().code, 'InvalidArg');
+  });
+});
+
+describe('local names (podman NormalizeName)', () => {
+  for (const [input, want] of [
+    ['myimg', 'localhost/myimg:latest'],
+    ['me/app:2', 'localhost/me/app:2'],
+    ['localhost/x', 'localhost/x:latest'],
+    ['docker.io/busybox', 'docker.io/library/busybox:latest'],
+    ['quay.io/a/b:1', 'quay.io/a/b:1'],
+    [`quay.io/a/b:1@sha256:${HEX}`, `quay.io/a/b@sha256:${HEX}`],
+  ]) {
+    it(`${input} -> ${want}`, () => assert.equal(normalizeLocalName(input as string)._unsafeUnwrap(), want));
+  }
+  it('refuses malformed names with InvalidArg', () => {
+    for (const bad of ['', 'My', HEX, 'a:b:c']) assert.equal(normalizeLocalName(bad)._unsafeUnwrapErr().code, 'InvalidArg');
   });
 });
