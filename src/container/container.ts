@@ -4,8 +4,8 @@
  * held session of a batch), and returns a `ResultAsync` that never rejects.
  * @module
  */
-import { PassThrough, Writable } from 'node:stream';
-import { Err, errAsync, Ok, okAsync, ResultAsync, type Result } from 'neverthrow';
+import { Writable } from 'node:stream';
+import { Err, errAsync, Ok, okAsync, ResultAsync } from 'neverthrow';
 import type { ContainerConfig } from '../define/config.js';
 import { improper, libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerInspect } from '../define/inspect.js';
@@ -25,7 +25,8 @@ import { attachVerb, resizeVerb, startAndAttachVerb, validSize, type AttachHandl
 import { checkpointVerb, restoreVerb, type ContainerCheckpointOptions } from './checkpoint.js';
 import { cleanupVerb } from './cleanup.js';
 import { execFinish, execStart, type ExecOptions, type ExecResult } from './exec.js';
-import { healthCheckCommand, recordHealth, type HealthCheckResult } from './health.js';
+import type { HealthCheckResult } from './health.js';
+import { runHealthCheck } from './health-run.js';
 import { inspectVerb } from './inspect.js';
 import { initVerb, killVerb, pauseVerb, restartVerb, startVerb, stopVerb, unpauseVerb } from './lifecycle.js';
 import { readLogs, type LogLine } from './logs.js';
@@ -306,24 +307,11 @@ export class Container {
   /**
    * Runs the configured health check once (podman `healthcheck run`):
    * resolves to the status, which `inspect().health` keeps with the last
-   * five results. A check that outlives `healthCheck.timeout` counts as failed (-1).
+   * five results. A check that outlives `healthCheck.timeout` is killed, its
+   * exec session removed, and it counts as failed with exit code -1 (podman's).
    */
   healthCheck(): ResultAsync<HealthCheckResult, LibpodError> {
-    return safe(() => this.#run((s) => healthCheckCommand(s)).andThen(({ command, timeoutMs }) => {
-      const out = new PassThrough();
-      let output = '';
-      out.on('data', (d: Buffer) => (output += d.toString()));
-      const start = new Date();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
-      const executed: Promise<Result<ExecResult, LibpodError>> = Promise.resolve(this.exec(command, { streams: { stdout: out, stderr: out } }));
-      const run = Promise.race([executed, timedOut]).finally(() => clearTimeout(timer));
-      return ResultAsync.fromSafePromise(run).andThen((r) => {
-        // podman: a failure to run the command at all is 1 when the runtime refused it, 125 otherwise.
-        const exitCode = r === 'timeout' ? -1 : r.isOk() ? (r.value.exitCode === 0 ? 0 : 1) : r.error.code.startsWith('OCIRuntime') ? 1 : 125;
-        return this.#run((s) => recordHealth(s, { start: start.toISOString(), end: new Date().toISOString(), exitCode, output }));
-      });
-    }));
+    return safe(() => runHealthCheck(this.#access));
   }
 
   /** Checkpoints the running container (needs CRIU; otherwise `NotImplemented`). */

@@ -64,6 +64,28 @@ describe('health checks', () => {
     assert.deepEqual([r.status, r.exitCode], ['unhealthy', -1]);
   });
 
+  it('a timed-out check is killed and its exec session removed; the result records -1 with the output so far', async () => {
+    e.fake.onExec(() => ({ hang: true, stdout: 'checking\n' }));
+    const c = await e.create({ healthCheck: { test: ['CMD-SHELL', 'sleep 60'], timeout: 1, retries: 1 } });
+    await must(c.start());
+    const began = Date.now();
+    const r = await must(c.healthCheck());
+    const took = Date.now() - began;
+    assert.ok(took >= 990, `returned after the timeout (${took} ms)`);
+    assert.ok(took < 15_000, `did not wait for the command (${took} ms)`);
+    assert.deepEqual([r.status, r.exitCode, r.output], ['unhealthy', -1, 'checking\n']);
+    // The process was stopped, and its session is gone from the state and from the runtime.
+    assert.deepEqual(e.fake.execSessionsOf(c.id), []);
+    assert.deepEqual((await must(c.inspect())).execSessions, []);
+    const died = await must(e.runtime.readEvents({ filter: { id: c.id, status: 'exec_died' } }));
+    assert.equal(died.length, 1);
+    const log = (await must(c.inspect())).health?.log ?? [];
+    assert.deepEqual(log.map((l) => [l.exitCode, l.output]), [[-1, 'checking\n']]);
+    // The container can be stopped and removed without force: no session lingers.
+    await must(c.stop({ timeout: 0 }));
+    await must(e.runtime.removeContainer(c));
+  });
+
   it('without a health check or when not running: InvalidArg / CtrStateInvalid', async () => {
     const plain = await e.create();
     await must(plain.start());
