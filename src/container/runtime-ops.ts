@@ -15,6 +15,7 @@ import { logger } from '../util/log.js';
 import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
 import { generateSpec, readHostRlimits } from './oci-spec.js';
 import { chooseSeccompProfile } from './seccomp.js';
+import { ensureWorkDir } from './workdir.js';
 import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 import { volumeMountsFor } from './storage.js';
 
@@ -67,6 +68,9 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
       ...(seccompProfile.value ? { seccompProfile: seccompProfile.value } : {}),
     });
     if (spec.isErr()) return errAsync(spec.error);
+    const { process: proc, mounts } = spec.value;
+    const workDir = ensureWorkDir(rootfsPath, proc?.cwd ?? '/', (mounts ?? []).map((m) => m.destination), proc?.user ?? { uid: 0, gid: 0 });
+    if (workDir.isErr()) return errAsync(workDir.error);
     if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [] });
     return selectHooks(rec.config.hooksDir, spec.value, rec.config.mounts.length > 0).andThen((hooks) =>
       runPrecreateHooks(hooks.precreate ?? [], spec.value).map((filtered) => ({ spec: filtered, poststop: hooks.poststop ?? [] })),

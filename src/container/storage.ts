@@ -10,7 +10,7 @@
  * @module
  */
 import { failAfter, sequenceAll } from '../util/safe.js';
-import { mkdir } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { okAsync, ResultAsync } from 'neverthrow';
 import { attempt, improper, type LibpodError } from '../define/errors.js';
 import { inState } from '../define/states.js';
@@ -18,13 +18,30 @@ import { acquireVolume, releaseVolume } from '../volume/volume-mounts.js';
 import { mountOverlay, unmountOverlay } from './rootfs.js';
 import { pathsOf, save, type CtrSession } from './session.js';
 
+/**
+ * Creates the overlay's upper dir with the lower root's owner and mode (its
+ * own are those of the merged `/`), as containers/storage does; built under
+ * a temporary name, so a crash never leaves a 0700 upper dir behind.
+ */
+async function makeUpperDir(upper: string, lower: string): Promise<void> {
+  if (await lstat(upper).then(() => true, () => false)) return;
+  const tmp = `${upper}.new`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true, mode: 0o700 });
+  const st = await stat(lower);
+  await chown(tmp, st.uid, st.gid);
+  await chmod(tmp, st.mode & 0o7777);
+  await rename(tmp, upper);
+}
+
 /** Mounts the root filesystem (overlay when configured); returns its path. */
 function mountRootfs(s: CtrSession): ResultAsync<string, LibpodError> {
   const { config } = s.rec;
   if (!config.rootfsOverlay) return okAsync(config.rootfs);
   const p = pathsOf(s);
   return attempt(async () => {
-    for (const dir of [p.overlayUpper, p.overlayWork, p.overlayMerged]) await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeUpperDir(p.overlayUpper, config.rootfs);
+    for (const dir of [p.overlayWork, p.overlayMerged]) await mkdir(dir, { recursive: true, mode: 0o700 });
   }, 'Internal', `preparing overlay directories of container ${s.rec.id}`)
     .andThen(() => mountOverlay(config.rootfs, p.overlayUpper, p.overlayWork, p.overlayMerged))
     .map(() => p.overlayMerged);

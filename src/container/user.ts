@@ -3,14 +3,14 @@
  * the root filesystem's /etc/passwd and /etc/group, as runc's
  * `user.GetExecUser` and podman's `lookup.GetUserGroupInfo` do.
  *
- * The files are read through {@link resolveInRoot}, so a symlinked
+ * The files are read through `secureJoin`, so a symlinked
  * `/etc/passwd` in the rootfs resolves inside the rootfs, never on the host.
  * @module
  */
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { lstatSync, readFileSync } from 'node:fs';
 import { err, ok, type Result } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
+import { secureJoin } from '../util/secure-join.js';
 
 /** A resolved container user. */
 export interface ExecUser {
@@ -38,49 +38,13 @@ interface GroupEntry {
 }
 
 const MAX_ID = 0xfffffffe;
-const MAX_SYMLINKS = 40;
-
-/**
- * Joins `unsafePath` to `root` resolving symlinks as if `root` were `/`
- * (absolute link targets and `..` never leave `root`), like securejoin.
- * Components that do not exist are appended as they are; after 40 links
- * (a loop) the rest is appended unresolved, so callers must not follow it.
- */
-export function resolveInRoot(root: string, unsafePath: string): string {
-  const pending = posix.normalize(`/${unsafePath}`).split('/').filter((c) => c !== '');
-  const resolved: string[] = [];
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift() as string;
-    if (part === '.') continue;
-    if (part === '..') {
-      resolved.pop();
-      continue;
-    }
-    const candidate = join(root, ...resolved, part);
-    let target: string | undefined;
-    try {
-      if (lstatSync(candidate).isSymbolicLink()) target = readlinkSync(candidate);
-    } catch {
-      target = undefined;
-    }
-    if (target === undefined || hops >= MAX_SYMLINKS) {
-      resolved.push(part);
-      continue;
-    }
-    hops += 1;
-    if (target.startsWith('/')) resolved.length = 0;
-    pending.unshift(...target.split('/').filter((c) => c !== ''));
-  }
-  return join(root, ...resolved);
-}
 
 function readRootFile(rootfs: string, path: string): string | undefined {
   try {
-    const resolved = resolveInRoot(rootfs, path);
-    // a link left unresolved (a loop) must not be followed on the host
-    if (!lstatSync(resolved).isFile()) return undefined;
-    return readFileSync(resolved, 'utf8');
+    const resolved = secureJoin(rootfs, path);
+    // a loop resolves to nothing; what it resolves to is read only if it is a file
+    if (resolved.isErr() || !lstatSync(resolved.value).isFile()) return undefined;
+    return readFileSync(resolved.value, 'utf8');
   } catch {
     return undefined;
   }

@@ -4,14 +4,14 @@
  * and copy image content up into a new, empty volume on its first mount.
  * @module
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join, normalize } from 'node:path';
+import { lstat, readdir } from 'node:fs/promises';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { attempt, type LibpodError } from '../define/errors.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import { copyTree } from '../container/archive.js';
 import { failAfter } from '../util/safe.js';
+import { secureJoin } from '../util/secure-join.js';
 import { volumeEvent } from './volume-events.js';
 import { mountVolumeFilesystem, needsMount, unmountVolumeFilesystem } from './volume-driver.js';
 
@@ -31,11 +31,17 @@ async function isEmptyDir(dir: string): Promise<boolean> {
   }
 }
 
-/** Copies `<rootfs>/<dest>` into the volume when the volume is new and empty. */
+/**
+ * Copies `<rootfs>/<dest>` into the volume when the volume is new and empty.
+ * The source is resolved inside the rootfs (libpod: `securejoin`), so a
+ * symlink on the way never points the copy at the host.
+ */
 function copyUp(vol: VolumeRecord, from: CopyUpSource): ResultAsync<void, LibpodError> {
-  const src = join(from.rootfs, normalize(`/${from.dest}`));
+  const resolved = secureJoin(from.rootfs, from.dest);
+  if (resolved.isErr()) return errAsync(resolved.error);
+  const src = resolved.value;
   return attempt(async () => {
-    const st = await stat(src).catch(() => undefined);
+    const st = await lstat(src).catch(() => undefined);
     return st?.isDirectory() === true && (await isEmptyDir(vol.mountPoint));
   }, 'Internal', `checking copy-up source ${src}`).andThen((should) => (should ? copyTree(src, vol.mountPoint) : okAsync(undefined)));
 }
