@@ -3,13 +3,12 @@
  * caller's streams to a created or running container's stdio.
  * @module
  */
-import { failAfter, safe } from '../util/safe.js';
+import { safe } from '../util/safe.js';
 import { errAsync, type ResultAsync } from 'neverthrow';
 import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import { allows } from '../define/states.js';
 import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.js';
 import type { OciAttachSession } from '../oci/oci-runtime.js';
-import { cleanupContainer } from './cleanup.js';
 import { prepareToStart } from './lifecycle.js';
 import { startInRuntime } from './runtime-ops.js';
 import { pathsOf, queueEvent, type CtrSession } from './session.js';
@@ -48,7 +47,8 @@ export function attachVerb(s: CtrSession, streams: AttachStreams, opts: AttachOp
 
 /**
  * Prepares and creates the container, attaches before it starts (so no
- * output is lost), then starts it.
+ * output is lost), then starts it. A failed runtime start ends the attach
+ * and leaves the container `created`, as `start()` does.
  */
 export function startAndAttachVerb(s: CtrSession, streams: AttachStreams, opts: AttachOptions & { recursive?: boolean }): ResultAsync<AttachHandle, LibpodError> {
   return prepareToStart(s, opts.recursive ?? false)
@@ -61,7 +61,7 @@ export function startAndAttachVerb(s: CtrSession, streams: AttachStreams, opts: 
         })
         .orElse((e) => {
           session.close();
-          return failAfter(e, () => cleanupContainer(s));
+          return errAsync(e);
         }),
     );
 }

@@ -39,11 +39,13 @@ function prepareToStart(s: CtrSession, recursive: boolean): ResultAsync<void, Li
   return deps.andThen(() => prepareAndInit(s));
 }
 
-/** `start()`. */
+/**
+ * `start()` (libpod `Start`): prepareToStart cleans up after its own
+ * failures; a failed runtime start does not (the seeds' `start()`), so the
+ * container stays `created` in the runtime and a later start can retry.
+ */
 export function startVerb(s: CtrSession, recursive: boolean): ResultAsync<void, LibpodError> {
-  return prepareToStart(s, recursive).andThen(() =>
-    startInRuntime(s).orElse((e) => failAfter(e, () => cleanupContainer(s))),
-  );
+  return prepareToStart(s, recursive).andThen(() => startInRuntime(s));
 }
 
 /** `prepareToStart` for `startAndAttach`, which attaches between init and start. */

@@ -131,11 +131,16 @@ export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFr
     });
 }
 
-/** Starts a created container (libpod `start`). */
+/**
+ * Starts a created container (libpod `start`). The start time is taken
+ * before the runtime is asked: the process may run, and even exit, before
+ * `runc start` returns, and its exit must not come before its start.
+ */
 export function startInRuntime(s: CtrSession): ResultAsync<void, LibpodError> {
+  const startedAt = new Date().toISOString();
   return s.ctx.oci.start(s.rec.id).andThen(() => {
     s.rec.state.state = 'running';
-    s.rec.state.startedAt = new Date().toISOString();
+    s.rec.state.startedAt = startedAt;
     queueEvent(s, 'start');
     return save(s);
   });

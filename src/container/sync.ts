@@ -18,6 +18,17 @@ import { queueEvent, save, withContainer, type CtrSession } from './session.js';
 const log = logger('container:sync');
 
 /**
+ * The finish time to record: the runtime's, but never before the start (an
+ * exit file's ctime comes from the kernel's coarse clock, which may lag ours
+ * by a tick) and never an invalid date.
+ */
+function finishTime(startedAt: string | undefined, finishedAt: Date): string {
+  const end = Number.isNaN(finishedAt.getTime()) ? Date.now() : finishedAt.getTime();
+  const start = startedAt ? Date.parse(startedAt) : Number.NaN;
+  return new Date(Number.isNaN(start) ? end : Math.max(start, end)).toISOString();
+}
+
+/**
  * Records an exit on the session: state `stopped`, exit code and time, OOM,
  * and whether the restart policy matches (libpod: a running/paused container
  * that stopped by itself, not through the API). Queues `died`.
@@ -31,7 +42,7 @@ export function applyExit(s: CtrSession, exit: OciExitInfo): void {
   st.exitCode = exit.exitCode;
   st.exited = true;
   st.oomKilled = exit.oomKilled;
-  st.finishedAt = exit.finishedAt.toISOString();
+  st.finishedAt = finishTime(st.startedAt, exit.finishedAt);
   st.restartPolicyMatch = s.rec.config.restartPolicy !== 'no' && wasLive && !st.stoppedByUser;
   queueEvent(s, 'died', { exitCode: exit.exitCode });
 }

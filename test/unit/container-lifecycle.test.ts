@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { fakeEngine, must, mustFail, type FakeEngine } from '../support/engine.js';
+import { ResultAsync } from 'neverthrow';
+import { Runtime, type OciRuntime } from '../../src/index.js';
+import { delay, fakeEngine, must, mustFail, type FakeEngine } from '../support/engine.js';
 
 describe('container lifecycle on the fake runtime', () => {
   let e: FakeEngine;
@@ -165,12 +167,52 @@ describe('container lifecycle on the fake runtime', () => {
     assert.equal(await must(c.state()), 'running');
   });
 
-  it('a failed runtime start cleans up: the container is not left created', async () => {
+  it("a failed runtime start leaves the state as it was (the seeds' start() has no cleanup)", async () => {
     const c = await e.create();
     e.fake.failNext('start');
     assert.equal((await mustFail(c.start())).code, 'OCIRuntime');
-    assert.equal(await must(c.state()), 'configured');
-    assert.equal(e.fake.stateOf(c.id), undefined);
+    assert.equal(await must(c.state()), 'created');
+    assert.equal(e.fake.stateOf(c.id), 'created', 'still created in the runtime');
+    await must(c.start());
+    assert.equal(await must(c.state()), 'running');
+  });
+
+  it('a failed runtime start in startAndAttach leaves the container created too', async () => {
+    const c = await e.create();
+    e.fake.failNext('start');
+    assert.equal((await mustFail(c.startAndAttach({}))).code, 'OCIRuntime');
+    assert.equal(await must(c.state()), 'created');
+    assert.equal(e.fake.stateOf(c.id), 'created');
+  });
+
+  it('a container that exits before the runtime start returns never finishes before it started', async () => {
+    // runc start returns a moment after the process ran and ended: seen through an OciRuntime
+    // whose start ends the process, then takes 30 ms to return.
+    const slowStart = new Proxy(e.fake, {
+      get(target, prop) {
+        if (prop === 'start') {
+          return (id: string) =>
+            target.start(id).andThen(() => {
+              target.exit(id, 3);
+              return ResultAsync.fromSafePromise(delay(30));
+            });
+        }
+        const v: unknown = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as OciRuntime;
+    await must(e.runtime.close());
+    const rt = await must(Runtime.open({ root: e.root, runRoot: e.runRoot, store: e.store, ociRuntime: slowStart }));
+    try {
+      const c = await must(rt.newContainer({ rootfs: e.rootfs, command: ['true'] }));
+      await must(c.start());
+      assert.equal(await must(c.wait()), 3);
+      const info = await must(c.inspect());
+      assert.ok(info.startedAt && info.finishedAt, 'both times recorded');
+      assert.ok(info.finishedAt.getTime() >= info.startedAt.getTime(), `finishedAt ${info.finishedAt.toISOString()} before startedAt ${info.startedAt.toISOString()}`);
+    } finally {
+      await rt.close();
+    }
   });
 
   it('cleanup refuses running containers and cleans stopped ones', async () => {
