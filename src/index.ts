@@ -30,6 +30,24 @@ export type { VolumeCreateOptions } from './volume/volume-create.js';
 export type { VolumeFilter } from './volume/volume-query.js';
 export type { RemoveVolumeOptions } from './volume/volume-remove.js';
 export type { VolumeExportTarget, VolumeImportSource } from './volume/volume-archive.js';
+export { Network } from './network/network.js';
+export type {
+  NetworkAttachOptions,
+  NetworkAttachment,
+  NetworkCreateOptions,
+  NetworkEndpoint,
+  NetworkFilter,
+  NetworkInspect,
+  NetworkSettings,
+  NetworkSubnet,
+  PortMapping,
+  ResolvedPort,
+  ContainerNetworkState,
+} from './define/network.js';
+export type { NetworkBackend, NetworkBackendDirs, SetupNetworkOptions, SetupPortMapping, SetupRequest, StatusBlock } from './network/backend.js';
+export { DEFAULT_NETWORK, type NetworkConfig } from './network/network-config.js';
+export { FakeNetworkBackend, type FakeNetworkOp } from './network/fake/fake-network-backend.js';
+export { NetavarkNetworkBackend, NETWORK_PACKAGES, type NetavarkOptions } from './network/netavark/netavark-backend.js';
 
 // Errors, states, data
 export { LibpodError, ERROR_CODES, isLibpodError, type ErrorCode, type LibpodErrorOptions } from './define/errors.js';
@@ -56,6 +74,7 @@ export type {
   RuntimeEvents,
   SystemEventStatus,
   VolumeEventStatus,
+  NetworkEventStatus,
 } from './define/events.js';
 export type { AttachEnd, AttachStreams, TerminalSize } from './define/streams.js';
 export { parseSignal, type Signal } from './define/signals.js';

@@ -11,6 +11,9 @@ import { libpodError, type LibpodError } from './define/errors.js';
 import { ConmonOciRuntime } from './oci/conmon/conmon-oci-runtime.js';
 import { FakeOciRuntime } from './oci/fake/fake-oci-runtime.js';
 import type { OciRuntime } from './oci/oci-runtime.js';
+import type { NetworkBackend } from './network/backend.js';
+import { FakeNetworkBackend } from './network/fake/fake-network-backend.js';
+import { NetavarkNetworkBackend } from './network/netavark/netavark-backend.js';
 import type { ResolvedRuntimeOptions } from './runtime-options.js';
 import { LevelStateStore } from './state/level-state-store.js';
 import { MemoryStateStore } from './state/memory-state-store.js';
@@ -28,6 +31,13 @@ export function makeOci(o: ResolvedRuntimeOptions): OciRuntime {
   if (o.ociRuntime === 'fake') return new FakeOciRuntime();
   if (o.ociRuntime === 'runc' || o.ociRuntime === 'crun') return new ConmonOciRuntime({ runtime: o.ociRuntime });
   return o.ociRuntime;
+}
+
+/** The network backend named by the options. */
+export function makeNetwork(o: ResolvedRuntimeOptions): NetworkBackend {
+  if (o.networkBackend === 'fake') return new FakeNetworkBackend();
+  if (o.networkBackend === 'netavark') return new NetavarkNetworkBackend();
+  return o.networkBackend;
 }
 
 /** Creates root and runRoot with mode 0700. */

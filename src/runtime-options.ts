@@ -8,6 +8,7 @@ import { err, ok, type Result } from 'neverthrow';
 import { libpodError, type LibpodError } from './define/errors.js';
 import type { OciRuntime } from './oci/oci-runtime.js';
 import type { StateStore } from './state/state-store.js';
+import type { NetworkBackend } from './network/backend.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -19,6 +20,11 @@ export interface RuntimeOptions {
   store?: 'level' | 'memory' | StateStore;
   /** OCI runtime: `'runc'` (default, through conmon), `'crun'`, `'fake'`, or an implementation. */
   ociRuntime?: 'runc' | 'crun' | 'fake' | OciRuntime;
+  /**
+   * Network backend: `'netavark'` (default; `'fake'` when the OCI runtime is
+   * the fake one), `'fake'` (wires nothing), or an implementation.
+   */
+  networkBackend?: 'netavark' | 'fake' | NetworkBackend;
 }
 
 /** Options with defaults applied. */
@@ -27,6 +33,12 @@ export interface ResolvedRuntimeOptions {
   runRoot: string;
   store: 'level' | 'memory' | StateStore;
   ociRuntime: 'runc' | 'crun' | 'fake' | OciRuntime;
+  networkBackend: 'netavark' | 'fake' | NetworkBackend;
+}
+
+function isNetworkBackend(v: unknown): v is NetworkBackend {
+  const b = v as NetworkBackend;
+  return typeof v === 'object' && v !== null && typeof b.setup === 'function' && typeof b.teardown === 'function' && typeof b.list === 'function';
 }
 
 function isStore(v: unknown): v is StateStore {
@@ -52,7 +64,7 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   const o = (options ?? {}) as RuntimeOptions;
   if (typeof o !== 'object' || Array.isArray(o)) return err(libpodError('InvalidArg', 'runtime options must be an object'));
   for (const k of Object.keys(o)) {
-    if (!['root', 'runRoot', 'store', 'ociRuntime'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
+    if (!['root', 'runRoot', 'store', 'ociRuntime', 'networkBackend'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
   }
   const defaults = defaultRoots();
   const root = o.root ?? defaults.root;
@@ -69,5 +81,10 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   if (ociRuntime !== 'runc' && ociRuntime !== 'crun' && ociRuntime !== 'fake' && !isOciRuntime(ociRuntime)) {
     return err(libpodError('InvalidArg', `ociRuntime must be 'runc', 'crun', 'fake' or an OciRuntime, got ${JSON.stringify(ociRuntime)}`));
   }
-  return ok({ root, runRoot, store, ociRuntime });
+  const fakeOci = ociRuntime === 'fake' || (typeof ociRuntime === 'object' && ociRuntime.name === 'fake');
+  const networkBackend = o.networkBackend ?? (fakeOci ? 'fake' : 'netavark');
+  if (networkBackend !== 'netavark' && networkBackend !== 'fake' && !isNetworkBackend(networkBackend)) {
+    return err(libpodError('InvalidArg', `networkBackend must be 'netavark', 'fake' or a NetworkBackend, got ${JSON.stringify(networkBackend)}`));
+  }
+  return ok({ root, runRoot, store, ociRuntime, networkBackend });
 }

@@ -16,7 +16,13 @@ import { attempt, libpodError, type LibpodError } from './define/errors.js';
 import type { LibpodEvent, ReadEventsOptions } from './define/events.js';
 import type { ContainerRecord } from './define/records.js';
 import { checkFilter, matchesFilter, type ContainerFilter } from './container/container-filter.js';
-import { makeDirs, makeOci, makeStore } from './runtime-backends.js';
+import { makeDirs, makeNetwork, makeOci, makeStore } from './runtime-backends.js';
+import type { NetworkBackend } from './network/backend.js';
+import { Ipam } from './network/ipam.js';
+import { Network } from './network/network.js';
+import { checkNetworkFilter, listNetworks, lookupNetworkConfig } from './network/network-query.js';
+import { createNetworkVerb, pruneNetworksVerb, removeNetworkVerb } from './network/network-verbs.js';
+import type { NetworkCreateOptions, NetworkFilter } from './define/network.js';
 import type { EngineContext } from './engine/context.js';
 import { deliver, RuntimeEventEmitter } from './events/event-bus.js';
 import { EventLog } from './events/event-log.js';
@@ -66,19 +72,22 @@ export class Runtime {
   #closed = false;
   #unwatch: (() => void) | undefined;
 
-  private constructor(o: ResolvedRuntimeOptions, store: StateStore, oci: OciRuntime) {
+  private constructor(o: ResolvedRuntimeOptions, store: StateStore, oci: OciRuntime, network: NetworkBackend) {
     this.root = o.root;
     this.runRoot = o.runRoot;
     this.#store = store;
     this.#oci = oci;
     this.#eventLog = new EventLog(o.root);
     const index = new StateIndex(store);
+    const locks = new LockManager();
     this.#ctx = {
       root: o.root,
       runRoot: o.runRoot,
       index,
       oci,
-      locks: new LockManager(),
+      network,
+      ipam: new Ipam(join(o.runRoot, 'networks', 'ipam'), locks),
+      locks,
       publish: (events) => this.#publish(events),
       guard: () => (this.#closed ? err(libpodError('RuntimeFinalized', 'runtime has already been closed: runtime finalized')) : ok(undefined)),
     };
@@ -97,12 +106,14 @@ export class Runtime {
       if (dirs.isErr()) return errAsync(dirs.error);
       const store = makeStore(o.value);
       const oci = makeOci(o.value);
-      return store
-        .open()
+      const network = makeNetwork(o.value);
+      return network
+        .open({ configDir: join(o.value.root, 'networks'), runDir: join(o.value.runRoot, 'networks') })
+        .andThen(() => store.open())
         .andThen(() =>
           oci.open({ root: o.value.root, runRoot: o.value.runRoot }).orElse((e) => store.close().andThen(() => errAsync(e))),
         )
-        .map(() => new Runtime(o.value, store, oci))
+        .map(() => new Runtime(o.value, store, oci, network))
         .andThen((rt) => rt.#afterOpen().map(() => rt).orElse((e) => failAfter(e, () => oci.close().andThen(() => store.close()))));
     });
   }
@@ -355,6 +366,43 @@ export class Runtime {
       if (bad) return errAsync(bad);
       return removeVolumeVerb(this.#ctx, vol.name, opts);
     });
+  }
+
+  // ---- networks ----
+
+  /** Creates a bridge network (subnet, gateway and bridge name picked when absent); `NetworkExists` for a taken name. */
+  newNetwork(opts: NetworkCreateOptions): ResultAsync<Network, LibpodError> {
+    return this.#guarded(() => createNetworkVerb(this.#ctx, opts).map((c) => new Network(this.#ctx, c)));
+  }
+
+  /** Finds a network by name, full id or unique id prefix (the default `podman` network included). */
+  lookupNetwork(nameOrId: string): ResultAsync<Network, LibpodError> {
+    return this.#guarded(() => lookupNetworkConfig(this.#ctx, nameOrId).map((c) => new Network(this.#ctx, c)));
+  }
+
+  /** Networks matching `filter`, the default one first, then by name. */
+  networks(filter: NetworkFilter = {}): ResultAsync<Network[], LibpodError> {
+    return this.#guarded(() => {
+      const bad = checkNetworkFilter(filter);
+      if (bad) return errAsync(bad);
+      return listNetworks(this.#ctx, filter).map((list) => list.map((c) => new Network(this.#ctx, c)));
+    });
+  }
+
+  /** Removes a network; `NetworkInUse` when containers use it, unless `force` (which removes them). */
+  removeNetwork(net: Network | string, opts: { force?: boolean } = {}): ResultAsync<void, LibpodError> {
+    return this.#guarded(() => {
+      if (!(net instanceof Network) && typeof net !== 'string') return errAsync(libpodError('InvalidArg', 'removeNetwork needs a Network or a network name'));
+      if (typeof opts !== 'object' || opts === null || Object.keys(opts).some((k) => k !== 'force') || (opts.force !== undefined && typeof opts.force !== 'boolean')) {
+        return errAsync(libpodError('InvalidArg', 'network remove options must be { force?: boolean }'));
+      }
+      return removeNetworkVerb(this.#ctx, net instanceof Network ? net.name : net, opts.force === true);
+    });
+  }
+
+  /** Removes the networks no container uses (never the default one); resolves to their names. */
+  pruneNetworks(): ResultAsync<string[], LibpodError> {
+    return this.#guarded(() => pruneNetworksVerb(this.#ctx));
   }
 
   // ---- prune ----

@@ -4,7 +4,7 @@
  */
 
 /** What an event is about. */
-export type EventType = 'container' | 'pod' | 'volume' | 'system';
+export type EventType = 'container' | 'pod' | 'volume' | 'network' | 'system';
 
 /** Container event statuses (libpod's `events.Status` names). */
 export type ContainerEventStatus =
@@ -18,17 +18,20 @@ export type PodEventStatus = 'create' | 'start' | 'stop' | 'kill' | 'pause' | 'u
 /** Volume event statuses. */
 export type VolumeEventStatus = 'create' | 'mount' | 'unmount' | 'remove' | 'prune';
 
+/** Network event statuses (`connect` and `disconnect` carry the container in `attributes.container`). */
+export type NetworkEventStatus = 'create' | 'remove' | 'connect' | 'disconnect' | 'prune';
+
 /** System event statuses. */
 export type SystemEventStatus = 'refresh' | 'renumber' | 'open' | 'close';
 
 /** Any event status. */
-export type EventStatus = ContainerEventStatus | PodEventStatus | VolumeEventStatus | SystemEventStatus;
+export type EventStatus = ContainerEventStatus | PodEventStatus | VolumeEventStatus | NetworkEventStatus | SystemEventStatus;
 
 /** One event. `died` events carry `exitCode`. */
 export interface LibpodEvent {
   type: EventType;
   status: EventStatus;
-  /** Container or pod id, volume name, or `''` for system events. */
+  /** Container, pod or network id, volume name, or `''` for system events. */
   id: string;
   name: string;
   time: Date;
@@ -41,6 +44,7 @@ export interface RuntimeEvents {
   container: (event: LibpodEvent) => void;
   pod: (event: LibpodEvent) => void;
   volume: (event: LibpodEvent) => void;
+  network: (event: LibpodEvent) => void;
   system: (event: LibpodEvent) => void;
 }
 

@@ -48,7 +48,7 @@ export function generateName(taken: (name: string) => boolean): string {
 }
 
 /** Checks a user-supplied name for a container, pod or volume. */
-export function validateName(name: unknown, what: 'container' | 'pod' | 'volume'): Result<string, LibpodError> {
+export function validateName(name: unknown, what: 'container' | 'pod' | 'volume' | 'network'): Result<string, LibpodError> {
   if (typeof name !== 'string' || name.length === 0) {
     return err(libpodError('InvalidArg', `${what} name must be a non-empty string`));
   }

@@ -6,6 +6,7 @@
  */
 import type { ContainerConfig } from './config.js';
 import type { ContainerState } from './states.js';
+import type { ContainerNetworkState, NetworkAttachment } from './network.js';
 
 /** An exec session as the container state records it (libpod's `ExecSession`). */
 export interface ExecSessionRecord {
@@ -62,6 +63,8 @@ export interface ContainerStateRecord {
   health?: HealthRecord;
   /** Poststop hooks to run after the runtime deletes the container. */
   poststopHooks?: OciHookRecord[];
+  /** Its own network namespace and what netavark set up in it, while set up (bridge networking). */
+  network?: ContainerNetworkState;
 }
 
 /** Health status, as podman reports it. */
@@ -109,6 +112,8 @@ export interface ContainerRecord {
   isInfra?: boolean;
   /** Named volumes that creating this container created (removed with it when `removeVolumes` is set and unused). */
   createdVolumes?: string[];
+  /** The networks it is attached to (bridge networking), by name: `connect`/`disconnect` change them. */
+  networks?: Record<string, NetworkAttachment>;
   state: ContainerStateRecord;
 }
 

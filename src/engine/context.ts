@@ -1,12 +1,14 @@
 /**
  * What every layer below the Runtime shares: paths, the state index, the OCI
- * runtime, the lock table and the event publisher. One per open Runtime; no
+ * runtime, the network backend and IPAM, the lock table and the event publisher. One per open Runtime; no
  * process-global state.
  * @module
  */
 import type { LibpodError } from '../define/errors.js';
 import type { LibpodEvent } from '../define/events.js';
 import type { LockManager } from '../locks/lock-manager.js';
+import type { NetworkBackend } from '../network/backend.js';
+import type { Ipam } from '../network/ipam.js';
 import type { OciRuntime } from '../oci/oci-runtime.js';
 import type { StateIndex } from '../state/state-index.js';
 import type { Result } from 'neverthrow';
@@ -20,6 +22,10 @@ export interface EngineContext {
   readonly index: StateIndex;
   readonly oci: OciRuntime;
   readonly locks: LockManager;
+  /** The network backend (netavark, or the fake). */
+  readonly network: NetworkBackend;
+  /** Address allocations of every network (volatile). */
+  readonly ipam: Ipam;
   /** Records and delivers events; call only after the state was committed and unlocked. */
   publish(events: readonly LibpodEvent[]): void;
   /** `Err(RuntimeFinalized)` once the runtime was closed. */

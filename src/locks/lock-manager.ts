@@ -2,7 +2,9 @@
  * The one home of `async-mutex`: one lock per container, pod and volume.
  *
  * Lock order (to rule out deadlocks), as libpod nests them: pods, then
- * containers, then volumes (a container's storage takes its volumes' locks).
+ * containers, then volumes (a container's storage takes its volumes' locks),
+ * then networks (a container's network setup takes the IPAM lock; nothing is
+ * locked after a network lock).
  * Among containers, a dependent before its dependencies (a start or a restart
  * holding a container may take the locks of the containers it depends on),
  * expressed by a higher `rank`; then by id. {@link LockManager.withLocks}
@@ -15,7 +17,7 @@ import { ResultAsync } from 'neverthrow';
 import { toLibpodError, type LibpodError } from '../define/errors.js';
 
 /** What a lock protects. */
-export type LockKind = 'pod' | 'volume' | 'container';
+export type LockKind = 'pod' | 'volume' | 'container' | 'network';
 
 /** A lock key: kind and id (or volume name). */
 export interface LockKey {
@@ -25,7 +27,7 @@ export interface LockKey {
   rank?: number;
 }
 
-const KIND_ORDER: Record<LockKind, number> = { pod: 0, container: 1, volume: 2 };
+const KIND_ORDER: Record<LockKind, number> = { pod: 0, container: 1, volume: 2, network: 3 };
 
 /**
  * Proof that the holder owns the locks of `keys`. Internal operations that

@@ -6,11 +6,13 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Result, ResultAsync } from 'neverthrow';
-import { FakeOciRuntime, MemoryStateStore, Runtime, type Container, type ContainerCreateOptions, type LibpodError, type StateStore } from '../../src/index.js';
+import { FakeNetworkBackend, FakeOciRuntime, MemoryStateStore, Runtime, type Container, type ContainerCreateOptions, type LibpodError, type StateStore } from '../../src/index.js';
 
 export interface FakeEngine {
   runtime: Runtime;
   fake: FakeOciRuntime;
+  /** The fake network backend (setups it saw, scripted failures). */
+  network: FakeNetworkBackend;
   store: StateStore;
   root: string;
   runRoot: string;
@@ -44,10 +46,12 @@ export async function fakeEngine(opts: { store?: StateStore } = {}): Promise<Fak
   await mkdir(rootfs, { recursive: true });
   const fake = new FakeOciRuntime();
   const store = opts.store ?? new MemoryStateStore();
-  const open = async () => must(Runtime.open({ root, runRoot, store, ociRuntime: fake }));
+  const network = new FakeNetworkBackend();
+  const open = async () => must(Runtime.open({ root, runRoot, store, ociRuntime: fake, networkBackend: network }));
   const engine: FakeEngine = {
     runtime: await open(),
     fake,
+    network,
     store,
     root,
     runRoot,

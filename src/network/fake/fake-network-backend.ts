@@ -1,0 +1,103 @@
+/**
+ * A network backend in memory, for tests without root: configs are real
+ * files (the same {@link NetworkConfigFiles} as netavark's), setups are
+ * recorded per namespace path and answered as netavark would (one interface
+ * per network, with the requested address). Failures can be scripted.
+ * @module
+ */
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { libpodError, type LibpodError } from '../../define/errors.js';
+import type { NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
+import { NetworkConfigFiles } from '../config-files.js';
+import type { NetworkConfig } from '../network-config.js';
+
+/** The operations {@link FakeNetworkBackend.failNext} can make fail. */
+export type FakeNetworkOp = 'setup' | 'teardown';
+
+/** A network backend that wires nothing. */
+export class FakeNetworkBackend implements NetworkBackend {
+  readonly name = 'fake';
+  /** Live setups: netns path → network name → the request's options for it. */
+  readonly attached = new Map<string, Map<string, SetupRequest>>();
+  /** Every setup and teardown, in order (`setup <ctr> <net,...>`). */
+  readonly calls: string[] = [];
+  readonly #failures = new Map<FakeNetworkOp, string>();
+  #files: NetworkConfigFiles | undefined;
+  #mac = 0;
+
+  open(dirs: NetworkBackendDirs): ResultAsync<void, LibpodError> {
+    this.#files = new NetworkConfigFiles(dirs.configDir);
+    return this.#files.open();
+  }
+
+  get #store(): NetworkConfigFiles {
+    if (!this.#files) throw libpodError('Internal', 'network backend used before open()');
+    return this.#files;
+  }
+
+  /** Makes the next `op` fail with `Internal` and `message`. */
+  failNext(op: FakeNetworkOp, message = `fake ${op} failure`): void {
+    this.#failures.set(op, message);
+  }
+
+  #failed(op: FakeNetworkOp): LibpodError | undefined {
+    const m = this.#failures.get(op);
+    if (m === undefined) return undefined;
+    this.#failures.delete(op);
+    return libpodError('Internal', m);
+  }
+
+  create(config: NetworkConfig): ResultAsync<void, LibpodError> {
+    return this.#store.create(config);
+  }
+
+  remove(name: string): ResultAsync<void, LibpodError> {
+    return this.#store.remove(name);
+  }
+
+  list(): ResultAsync<NetworkConfig[], LibpodError> {
+    return this.#store.list();
+  }
+
+  inspect(name: string): ResultAsync<NetworkConfig, LibpodError> {
+    return this.#store.inspect(name);
+  }
+
+  setup(netnsPath: string, req: SetupRequest): ResultAsync<Record<string, StatusBlock>, LibpodError> {
+    this.calls.push(`setup ${req.container_id} ${Object.keys(req.networks).sort().join(',')}`);
+    const failed = this.#failed('setup');
+    if (failed) return errAsync(failed);
+    const live = this.attached.get(netnsPath) ?? new Map<string, SetupRequest>();
+    const out: Record<string, StatusBlock> = {};
+    for (const [name, opts] of Object.entries(req.networks)) {
+      const info = req.network_info[name];
+      if (!info) return errAsync(libpodError('Internal', `fake setup: no network_info for ${name}`));
+      if (live.has(name)) return errAsync(libpodError('Internal', `fake setup: ${netnsPath} is already on ${name}`));
+      const subnet = info.subnets[0];
+      const prefix = subnet?.subnet.split('/')[1] ?? '24';
+      this.#mac += 1;
+      out[name] = {
+        ...(info.dns_enabled ? { dns_server_ips: info.subnets.map((s) => s.gateway), dns_search_domains: ['dns.podman'] } : {}),
+        interfaces: {
+          [opts.interface_name]: {
+            mac_address: `02:00:00:00:${(this.#mac >> 8).toString(16).padStart(2, '0')}:${(this.#mac & 255).toString(16).padStart(2, '0')}`,
+            subnets: opts.static_ips.map((ip) => ({ ipnet: `${ip}/${prefix}`, gateway: subnet?.gateway })),
+          },
+        },
+      };
+    }
+    for (const name of Object.keys(req.networks)) live.set(name, req);
+    this.attached.set(netnsPath, live);
+    return okAsync(out);
+  }
+
+  teardown(netnsPath: string, req: SetupRequest): ResultAsync<void, LibpodError> {
+    this.calls.push(`teardown ${req.container_id} ${Object.keys(req.networks).sort().join(',')}`);
+    const failed = this.#failed('teardown');
+    if (failed) return errAsync(failed);
+    const live = this.attached.get(netnsPath);
+    for (const name of Object.keys(req.networks)) live?.delete(name);
+    if (live && live.size === 0) this.attached.delete(netnsPath);
+    return okAsync(undefined);
+  }
+}

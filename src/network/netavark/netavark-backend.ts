@@ -1,0 +1,140 @@
+/**
+ * The netavark backend (podman 4's): configs as podman's JSON files, and
+ * `netavark --config <runDir> --rootless=false --aardvark-binary <path>
+ * setup|teardown <netns>` with the request on stdin. netavark answers a
+ * status block per network on stdout, or `{"error": ...}` with exit status 1.
+ *
+ * ```
+ * <runDir>/aardvark-dns/      aardvark-dns's config and pid file (netavark's)
+ * ```
+ * @module
+ */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { attempt, libpodError, type LibpodError } from '../../define/errors.js';
+import { runCommand } from '../../host/command.js';
+import type { NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
+import { NetworkConfigFiles } from '../config-files.js';
+import type { NetworkConfig } from '../network-config.js';
+
+/** Where podman's packages install the binaries. */
+const LIBEXEC_DIRS = ['/usr/libexec/podman', '/usr/lib/podman', '/usr/local/libexec/podman', '/usr/local/lib/podman'];
+const IPTABLES_PATHS = ['/usr/sbin/iptables', '/sbin/iptables', '/usr/bin/iptables'];
+
+/** What bridge networking needs on the host, in Debian package names. */
+export const NETWORK_PACKAGES = 'netavark aardvark-dns iptables';
+
+/** Options of {@link NetavarkNetworkBackend}. */
+export interface NetavarkOptions {
+  /** Path of netavark (default: searched in podman's libexec directories). */
+  netavark?: string;
+  /** Path of aardvark-dns (default: searched next to netavark). */
+  aardvark?: string;
+}
+
+async function firstExecutable(paths: readonly string[]): Promise<string | undefined> {
+  for (const p of paths) {
+    try {
+      await access(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** netavark's error text from its stdout (`{"error": ...}`), else stderr. */
+function failure(out: { stdout: string; stderr: string; code: number }): string {
+  try {
+    const parsed = JSON.parse(out.stdout) as { error?: unknown };
+    if (typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    // not JSON
+  }
+  return (out.stderr || out.stdout).trim() || `exit status ${out.code}`;
+}
+
+/** Bridge networks through netavark and aardvark-dns. */
+export class NetavarkNetworkBackend implements NetworkBackend {
+  readonly name = 'netavark';
+  readonly #opts: NetavarkOptions;
+  #files: NetworkConfigFiles | undefined;
+  #runDir = '';
+  #binaries: { netavark: string; aardvark: string } | undefined;
+
+  constructor(opts: NetavarkOptions = {}) {
+    this.#opts = opts;
+  }
+
+  open(dirs: NetworkBackendDirs): ResultAsync<void, LibpodError> {
+    this.#files = new NetworkConfigFiles(dirs.configDir);
+    this.#runDir = dirs.runDir;
+    return this.#files.open();
+  }
+
+  get #store(): NetworkConfigFiles {
+    if (!this.#files) throw libpodError('Internal', 'network backend used before open()');
+    return this.#files;
+  }
+
+  create(config: NetworkConfig): ResultAsync<void, LibpodError> {
+    return this.#store.create(config);
+  }
+
+  remove(name: string): ResultAsync<void, LibpodError> {
+    return this.#store.remove(name);
+  }
+
+  list(): ResultAsync<NetworkConfig[], LibpodError> {
+    return this.#store.list();
+  }
+
+  inspect(name: string): ResultAsync<NetworkConfig, LibpodError> {
+    return this.#store.inspect(name);
+  }
+
+  /** netavark, aardvark-dns and iptables, or `OCIRuntimeNotFound` naming the packages. */
+  #find(): ResultAsync<{ netavark: string; aardvark: string }, LibpodError> {
+    if (this.#binaries) return okAsync(this.#binaries);
+    return attempt(async () => {
+      const netavark = this.#opts.netavark ?? (await firstExecutable(LIBEXEC_DIRS.map((d) => `${d}/netavark`)));
+      const aardvark = this.#opts.aardvark ?? (await firstExecutable(LIBEXEC_DIRS.map((d) => `${d}/aardvark-dns`)));
+      const iptables = await firstExecutable(IPTABLES_PATHS);
+      const missing = [!netavark && 'netavark', !aardvark && 'aardvark-dns', !iptables && 'iptables'].filter(Boolean);
+      if (!netavark || !aardvark || missing.length > 0) {
+        throw libpodError(
+          'OCIRuntimeNotFound',
+          `bridge networking needs ${missing.join(', ')} (not found): install the Debian packages ${NETWORK_PACKAGES} (scripts/setup-host.sh does); networks 'none' and 'host' work without them`,
+        );
+      }
+      this.#binaries = { netavark, aardvark };
+      return this.#binaries;
+    }, 'Internal', 'looking for netavark');
+  }
+
+  #run(verb: 'setup' | 'teardown', netnsPath: string, req: SetupRequest): ResultAsync<string, LibpodError> {
+    return this.#find().andThen((bin) =>
+      runCommand(bin.netavark, ['--config', this.#runDir, '--rootless=false', '--aardvark-binary', bin.aardvark, verb, netnsPath], {
+        input: JSON.stringify(req),
+        env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/bin:/bin` },
+        notFoundCode: 'OCIRuntimeNotFound',
+      }).andThen((out) =>
+        out.code === 0
+          ? okAsync(out.stdout)
+          : errAsync(libpodError('Internal', `netavark ${verb} of container ${req.container_id.slice(0, 12)}: ${failure(out)}`)),
+      ),
+    );
+  }
+
+  setup(netnsPath: string, req: SetupRequest): ResultAsync<Record<string, StatusBlock>, LibpodError> {
+    return this.#run('setup', netnsPath, req).andThen((stdout) =>
+      attempt(() => JSON.parse(stdout) as Record<string, StatusBlock>, 'Internal', 'parsing netavark setup output'),
+    );
+  }
+
+  teardown(netnsPath: string, req: SetupRequest): ResultAsync<void, LibpodError> {
+    return this.#run('teardown', netnsPath, req).map(() => undefined);
+  }
+}
