@@ -81,7 +81,7 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   if (ociRuntime !== 'runc' && ociRuntime !== 'crun' && ociRuntime !== 'fake' && !isOciRuntime(ociRuntime)) {
     return err(libpodError('InvalidArg', `ociRuntime must be 'runc', 'crun', 'fake' or an OciRuntime, got ${JSON.stringify(ociRuntime)}`));
   }
-  const fakeOci = ociRuntime === 'fake' || (typeof ociRuntime === 'object' && ociRuntime.name === 'fake');
+  const fakeOci = ociRuntime === 'fake' || (typeof ociRuntime === 'object' && ociRuntime.features.runsProcesses === false);
   const networkBackend = o.networkBackend ?? (fakeOci ? 'fake' : 'netavark');
   if (networkBackend !== 'netavark' && networkBackend !== 'fake' && !isNetworkBackend(networkBackend)) {
     return err(libpodError('InvalidArg', `networkBackend must be 'netavark', 'fake' or a NetworkBackend, got ${JSON.stringify(networkBackend)}`));
