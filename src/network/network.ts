@@ -7,6 +7,7 @@ import type { ResultAsync } from 'neverthrow';
 import type { LibpodError } from '../define/errors.js';
 import type { NetworkInspect } from '../define/network.js';
 import type { EngineContext } from '../engine/context.js';
+import { hardenMethods } from '../util/harden.js';
 import { safe } from '../util/safe.js';
 import { toInspect, type NetworkConfig } from './network-config.js';
 import { lookupNetworkConfig } from './network-query.js';
@@ -31,3 +32,6 @@ export class Network {
     return safe(() => this.#ctx.guard().asyncAndThen(() => lookupNetworkConfig(this.#ctx, this.id).map(toInspect)));
   }
 }
+
+// Every method gets a safe copy of its arguments; hostile input is InvalidArg (util/harden.ts).
+hardenMethods(Network.prototype);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { Container, ERROR_CODES, FakeOciRuntime, LibpodError, Pod, Runtime, Volume, type StateStore } from '../../src/index.js';
+import { Container, ERROR_CODES, FakeOciRuntime, LibpodError, Network, Pod, Runtime, Volume, type StateStore } from '../../src/index.js';
 import { FakeRuntimeCore } from '../../src/oci/fake/fake-core.js';
 import { FakeScripting } from '../../src/oci/fake/fake-scripting.js';
 import { fakeEngine, must, type FakeEngine } from '../support/engine.js';
@@ -127,6 +127,10 @@ describe('any input, never a throw: every public method refuses hostile argument
       lookupVolume: { valid: ['v'], call: (a) => rt.lookupVolume(a[0] as never) },
       volumes: { valid: [{}], call: (a) => rt.volumes(a[0] as never) },
       removeVolume: { valid: [vol, { force: true }], call: (a) => rt.removeVolume(a[0] as never, a[1] as never) },
+      newNetwork: { valid: [{ name: 'n2', dnsServers: ['127.0.0.1'] }], call: (a) => rt.newNetwork(a[0] as never) },
+      lookupNetwork: { valid: ['podman'], call: (a) => rt.lookupNetwork(a[0] as never) },
+      networks: { valid: [{}], call: (a) => rt.networks(a[0] as never) },
+      removeNetwork: { valid: ['n2', { force: true }], call: (a) => rt.removeNetwork(a[0] as never, a[1] as never) },
       'Container.inspect': { valid: [{}], call: (a) => ctr.inspect(a[0] as never) },
       'Container.start': { valid: [{}], call: (a) => ctr.start(a[0] as never) },
       startAndAttach: { valid: [streams, {}], call: (a) => ctr.startAndAttach(a[0] as never, a[1] as never) },
@@ -243,7 +247,7 @@ describe('any input, never a throw: every public method refuses hostile argument
 
   it('the table covers every public method (a new method needs a row above)', () => {
     const zeroArg = new Set([
-      'close', 'pruneContainers', 'pruneVolumes', 'prunePods', 'state', 'init', 'pause', 'unpause', 'mount', 'cleanup', 'sync',
+      'close', 'pruneContainers', 'pruneVolumes', 'prunePods', 'pruneNetworks', 'state', 'init', 'pause', 'unpause', 'mount', 'cleanup', 'sync',
       'refresh', 'healthCheck', 'containers', 'status', 'inspect', 'start', 'inUse', 'config', 'dependencies', 'podId', 'mountPoint',
     ]);
     const covered = new Set([
@@ -251,7 +255,7 @@ describe('any input, never a throw: every public method refuses hostile argument
       'removePod', 'newVolume', 'lookupVolume', 'volumes', 'removeVolume', 'inspect', 'start', 'startAndAttach', 'stop', 'kill',
       'restart', 'wait', 'exec', 'attach', 'attachResize', 'logs', 'unmount', 'export', 'addArtifact', 'getArtifact',
       'removeArtifact', 'checkpoint', 'restore', 'import', 'exit', 'oom', 'emit', 'ignoreSignals', 'exitExec', 'onExec', 'onStart',
-      'onStdin', 'failNext',
+      'onStdin', 'failNext', 'newNetwork', 'lookupNetwork', 'networks', 'removeNetwork',
     ]);
     const methods = (o: object): string[] =>
       Object.getOwnPropertyNames(o).filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(o, k)?.value === 'function');
@@ -262,6 +266,7 @@ describe('any input, never a throw: every public method refuses hostile argument
       ...methods(Container.prototype),
       ...methods(Pod.prototype),
       ...methods(Volume.prototype),
+      ...methods(Network.prototype),
       ...[...methods(FakeScripting.prototype), ...methods(FakeRuntimeCore.prototype)].filter((k) => scripting.includes(k)),
     ];
     const missing = all.filter((k) => !covered.has(k) && !zeroArg.has(k));
