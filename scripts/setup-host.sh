@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares this host for the test suite, idempotently and without questions.
 #   - as root: installs runc, conmon, busybox-static, catatonit and containers-common's
-#     seccomp.json (apt) when any of them, or mount, is missing; without root it only says
-#     what is missing (unit tests need none).
+#     seccomp.json (apt) when any of them, or mount, is missing, and tar, attr and libcap2-bin
+#     (archives and their tests); without root it only says what is missing (unit tests need
+#     only tar).
 #   - installs node_modules (npm install, pinned by package-lock.json) when it is missing
 #     or older than package.json / package-lock.json.
 # Prints nothing when there is nothing to do, and then takes well under a second.
@@ -48,6 +49,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
   else
     echo "setup-host: missing ${missing[*]}: real-container tests need root to install them" \
       "(apt-get install runc conmon busybox-static catatonit golang-github-containers-common); unit tests do not." >&2
+  fi
+fi
+
+# Archives: GNU tar does the file system work of src/archive/; the archive tests set xattrs and
+# file capabilities with setfattr (attr) and setcap (libcap2-bin).
+archive_pkgs=()
+have tar || archive_pkgs+=(tar)
+have setfattr || archive_pkgs+=(attr)
+have setcap || archive_pkgs+=(libcap2-bin)
+if [ "${#archive_pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && have apt-get; then
+    export DEBIAN_FRONTEND=noninteractive
+    quiet apt-get update -qq
+    quiet apt-get install -y -qq --no-install-recommends "${archive_pkgs[@]}" </dev/null
+  else
+    echo "setup-host: missing ${archive_pkgs[*]} (apt-get install ${archive_pkgs[*]}): archives need GNU tar," \
+      "the archive tests setfattr and setcap." >&2
   fi
 fi
 

@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { errAsync, ResultAsync } from 'neverthrow';
 import { isLibpodError, libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
-import { extractTar, tarDirectory, tarTrees, type TarTree } from './archive.js';
+import { extractTree, packTree, packTrees, type PackSource } from '../archive/index.js';
 
 /** File names inside a checkpoint archive. */
 export const CHECKPOINT_ARCHIVE_FILES = {
@@ -34,7 +34,7 @@ export interface CheckpointArchiveParts {
   specDump: object;
   /** The CRIU image directory, stored as `checkpoint/` (empty when it does not exist). */
   checkpointDir: string;
-  /** Directory of root filesystem changes (the overlay upper layer), stored as `rootfs-diff.tar`; skipped when absent or missing. */
+  /** Directory of root filesystem changes (the overlay upper layer), stored as `rootfs-diff.tar` as it is (whiteouts stay char 0/0 devices, opaque directories keep their xattr); skipped when absent or missing. */
   rootfsDiffDir?: string;
 }
 
@@ -61,9 +61,9 @@ async function isDir(path: string): Promise<boolean> {
 
 /** Writes the archive: the staged files, then the CRIU directory as `checkpoint/`. */
 async function packArchive(staging: string, entries: string[], checkpointDir: string | undefined, file: string): Promise<void> {
-  const trees: [TarTree, ...TarTree[]] = [{ dir: staging, entries }];
+  const trees: PackSource[] = [{ dir: staging, entries }];
   if (checkpointDir !== undefined) trees.push({ dir: checkpointDir, prefix: F.checkpointDir });
-  await pipeline(tarTrees(trees), createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+  await pipeline(packTrees(trees), createWriteStream(file, { mode: 0o600, flags: 'wx' }));
 }
 
 async function writeArchive(target: string, parts: CheckpointArchiveParts): Promise<void> {
@@ -77,7 +77,7 @@ async function writeArchive(target: string, parts: CheckpointArchiveParts): Prom
     await writeFile(join(staging, F.specDump), JSON.stringify(parts.specDump), { mode: 0o600 });
     const entries: string[] = [F.configDump, F.specDump];
     if (parts.rootfsDiffDir !== undefined && (await isDir(parts.rootfsDiffDir))) {
-      await pipeline(tarDirectory(parts.rootfsDiffDir), createWriteStream(join(staging, F.rootfsDiffTar), { mode: 0o600 }));
+      await pipeline(packTree(parts.rootfsDiffDir), createWriteStream(join(staging, F.rootfsDiffTar), { mode: 0o600 }));
       entries.push(F.rootfsDiffTar);
     }
     const hasImage = await isDir(parts.checkpointDir);
@@ -124,7 +124,7 @@ async function readArchive(file: string, intoDir: string): Promise<CheckpointArc
   const existing = await readdir(intoDir).catch(() => undefined);
   if (existing !== undefined && existing.length > 0) throw libpodError('InvalidArg', `cannot unpack checkpoint archive into ${intoDir}: directory not empty`);
   try {
-    const extracted = await extractTar(createReadStream(file), intoDir, { symlinks: 'contained' });
+    const extracted = await extractTree(createReadStream(file), intoDir, { symlinks: 'contained' });
     if (extracted.isErr()) throw extracted.error;
     const configDump = await readDump(intoDir, F.configDump, file);
     const specDump = await readDump(intoDir, F.specDump, file);

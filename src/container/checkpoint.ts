@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { attempt, improper, libpodError, type LibpodError } from '../define/errors.js';
 import { allows } from '../define/states.js';
-import { extractTar } from './archive.js';
+import { extractTree } from '../archive/index.js';
 import { readCheckpointArchive, writeCheckpointArchive } from './checkpoint-archive.js';
 import { cleanupVerb } from './cleanup.js';
 import { checkDependenciesRunning } from './dependencies.js';
@@ -114,7 +114,11 @@ function importCheckpoint(s: CtrSession, file: string, ignoreRootfs: boolean): R
         return parts.rootfsDiffTar;
       }, 'Internal', 'installing imported checkpoint'),
     )
-    .andThen((diff) => (diff && s.rec.config.rootfsOverlay && !ignoreRootfs ? extractTar(createReadStream(diff), paths.overlayUpper) : okAsync(undefined)))
+    .andThen((diff) =>
+      diff && s.rec.config.rootfsOverlay && !ignoreRootfs
+        ? extractTree(createReadStream(diff), paths.overlayUpper, { symlinks: 'any' }).map(() => undefined)
+        : okAsync(undefined),
+    )
     .andThen(() => attempt(() => rm(work, { recursive: true, force: true }), 'Internal', 'removing import dir'));
 }
 

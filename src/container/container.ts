@@ -19,7 +19,7 @@ import { failingIterable, hardenMethods } from '../util/harden.js';
 import { absPath, bool, checkOptions, checkValue, count, date, nonEmptyStr, readable, shape, str, stringMap, unchecked, writable, type Validator } from '../util/validate.js';
 import { failAfter, safe } from '../util/safe.js';
 import { HeldAccess, LockingAccess, type ContainerAccess } from './access.js';
-import { exportRootfs } from './archive.js';
+import { exportTree } from '../archive/index.js';
 import { addArtifact, getArtifact, removeArtifact } from './artifacts.js';
 import { attachVerb, resizeVerb, startAndAttachVerb, validSize, type AttachHandle, type AttachOptions } from './attach.js';
 import { checkpointVerb, restoreVerb, type ContainerCheckpointOptions } from './checkpoint.js';
@@ -256,7 +256,7 @@ export class Container {
       }
       const wasMounted = s.rec.state.mountPoint !== undefined;
       return mountStorage(s).andThen((mp) =>
-        exportRootfs(mp, dest)
+        exportTree(mp, dest)
           .andThen(() => (wasMounted ? okAsync(undefined) : unmountStorage(s, false)))
           .map(() => queueEvent(s, 'export'))
           .orElse((e) => (wasMounted ? errAsync(e) : failAfter(e, () => unmountStorage(s, false)))),

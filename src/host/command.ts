@@ -5,8 +5,11 @@
  * @module
  */
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { constants } from 'node:os';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type ErrorCode, type LibpodError } from '../define/errors.js';
+
+const osSignals: Partial<Record<NodeJS.Signals, number>> = constants.signals;
 
 /** What a finished command printed and returned. */
 export interface CommandOutput {
@@ -81,4 +84,55 @@ export function runChecked(file: string, args: readonly string[], opts: RunComma
 /** Spawns a long-lived child (for monitors such as conmon). */
 export function spawnProcess(file: string, args: readonly string[], options: SpawnOptions): ChildProcess {
   return spawn(file, [...args], options);
+}
+
+/** A running command whose stdin and stdout are streams ({@link streamCommand}). */
+export interface StreamingCommand {
+  /** The command's stdin (`null` when `stdin: 'ignore'`). */
+  stdin: NodeJS.WritableStream | null;
+  /** The command's stdout. */
+  stdout: NodeJS.ReadableStream;
+  /**
+   * Settles once the command has exited and its stdout has closed: its exit
+   * status (a signal counts as 128 + its number) and the end of its stderr
+   * (`stdout` is `''`: it was streamed). A missing binary is `notFoundCode`.
+   */
+  exited: ResultAsync<CommandOutput, LibpodError>;
+  /** Sends `signal` (default SIGKILL) to the command if it still runs. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts `file args` with piped stdin / stdout (for data streamed through a
+ * host tool, such as GNU tar). Stderr is collected (its last 64 KiB).
+ */
+export function streamCommand(
+  file: string,
+  args: readonly string[],
+  opts: Pick<RunCommandOptions, 'env' | 'cwd' | 'notFoundCode'> & { stdin?: 'pipe' | 'ignore' } = {},
+): StreamingCommand {
+  const child = spawn(file, [...args], { env: opts.env ?? process.env, cwd: opts.cwd, stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-65536);
+  });
+  // a command that exits without reading all its input makes writes fail (EPIPE): its exit status says why
+  child.stdin?.on('error', () => undefined);
+  const exited = new Promise<CommandOutput>((resolve, reject) => {
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'ENOENT' ? libpodError(opts.notFoundCode ?? 'OCIRuntimeNotFound', `${file}: executable not found`, e) : toLibpodError(e, 'Internal', file));
+    });
+    child.once('close', (code, signal) => {
+      resolve({ stdout: '', stderr, code: code ?? 128 + (signal ? (osSignals[signal] ?? 0) : 0) });
+    });
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout as NodeJS.ReadableStream,
+    exited: ResultAsync.fromPromise(exited, (e) => toLibpodError(e, 'Internal', file)),
+    kill: (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
 }

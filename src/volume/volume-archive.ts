@@ -11,7 +11,7 @@ import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
-import { exportRootfs, extractTar } from '../container/archive.js';
+import { exportTree, extractTree } from '../archive/index.js';
 import { failAfter } from '../util/safe.js';
 import { mountVolumeFilesystem, needsMount, unmountVolumeFilesystem } from './volume-driver.js';
 
@@ -55,12 +55,14 @@ export function checkImportSource(src: unknown): LibpodError | undefined {
 
 /** Writes the volume's content as a tar archive. */
 export function exportVolume(ctx: EngineContext, name: string, dest: VolumeExportTarget): R<void> {
-  return withMountedVolume(ctx, name, (vol) => exportRootfs(vol.mountPoint, dest));
+  return withMountedVolume(ctx, name, (vol) => exportTree(vol.mountPoint, dest));
 }
 
 /**
- * Extracts a tar archive into the volume (over what is there). Entries that
- * escape the volume (absolute paths, `..`, links out of it) are refused with
+ * Extracts a tar archive into the volume (over what is there), keeping
+ * hard links, devices, FIFOs, xattrs, owners and modes (see `archive/`).
+ * Entries that escape the volume (absolute paths, `..`, links out of it,
+ * writes through a symlink already in the volume) are refused with
  * `InvalidArg` (absolute symlink targets are kept: they resolve inside the
  * container). The volume counts as filled: no copy-up happens later.
  */
@@ -70,7 +72,7 @@ export function importVolume(ctx: EngineContext, name: string, src: VolumeImport
       return errAsync(libpodError('InvalidArg', `volume import source ${src} is not a file`));
     }
     const stream = typeof src === 'string' ? createReadStream(src) : src;
-    return extractTar(stream, vol.mountPoint).andThen(() => {
+    return extractTree(stream, vol.mountPoint).andThen(() => {
       if (!vol.needsCopyUp) return okAsync(undefined);
       vol.needsCopyUp = false;
       return ctx.index.saveVolume(vol);

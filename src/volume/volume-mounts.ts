@@ -9,7 +9,7 @@ import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { attempt, type LibpodError } from '../define/errors.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
-import { copyTree } from '../container/archive.js';
+import { copyTree } from '../archive/index.js';
 import { failAfter } from '../util/safe.js';
 import { secureJoin } from '../util/secure-join.js';
 import { volumeEvent } from './volume-events.js';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmod, chown, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { copyTree, exportRootfs, extractTar, tarDirectory } from '../../src/container/archive.js';
+import { copyTree, exportTree as exportRootfs, extractTree as extractTar, packTree as tarDirectory, type ArchiveEntry } from '../../src/archive/index.js';
 import { readCheckpointArchive, writeCheckpointArchive } from '../../src/container/checkpoint-archive.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -225,6 +226,72 @@ describe('extractTar', () => {
     }
   });
 
+  it('never follows a symlink already in the target', async () => {
+    const outside = await fresh('outside');
+    await writeFile(join(outside, 'file'), 'host data');
+    const victim = async (): Promise<string> => {
+      const dest = join(await fresh('victim'), 'root');
+      await mkdir(dest);
+      await symlink(outside, join(dest, 'x'));
+      await symlink(join(outside, 'file'), join(dest, 'y'));
+      await symlink('../..', join(dest, 'up'));
+      return dest;
+    };
+    const refused: Record<string, Spec[]> = {
+      'a file under it': [{ name: 'x/escaped', type: 'file', content: 'x' }],
+      'a file under it, named with ./': [{ name: './x/escaped', type: 'file', content: 'x' }],
+      'a file under a relative one': [{ name: 'up/escaped', type: 'file', content: 'x' }],
+      'a directory over it': [{ name: 'x', type: 'dir' }],
+      'a directory under it': [{ name: 'x/sub', type: 'dir' }],
+      'a hard link through it': [{ name: 'h', type: 'link', linkname: 'x/file' }],
+      'a hard link under it': [{ name: 'x/h', type: 'link', linkname: 'y' }],
+    };
+    for (const [label, entries] of Object.entries(refused)) {
+      const dest = await victim();
+      const r = await extractTar(Readable.from([makeTar(entries)]), dest);
+      assert.equal(r.isErr() && r.error.code, 'InvalidArg', label);
+      assert.deepEqual((await readdir(outside)).sort(), ['file'], label);
+      assert.equal(await readFile(join(outside, 'file'), 'utf8'), 'host data', label);
+      assert.equal((await stat(outside)).mode & 0o777, 0o755, `${label}: outside dir untouched`);
+    }
+    // an entry that replaces the link itself unlinks it: the file it pointed to is untouched
+    const dest = await victim();
+    const r = await extractTar(Readable.from([makeTar([{ name: 'y', type: 'file', content: 'new' }])]), dest);
+    assert.ok(r.isOk(), r.isErr() ? r.error.message : '');
+    assert.equal((await lstat(join(dest, 'y'))).isFile(), true);
+    assert.equal(await readFile(join(dest, 'y'), 'utf8'), 'new');
+    assert.equal(await readFile(join(outside, 'file'), 'utf8'), 'host data');
+  });
+
+  it('refuses truncated archives, unsupported entry types and links with data', async () => {
+    const whole = makeTar([{ name: 'f', type: 'file', content: 'x'.repeat(3000) }]);
+    const cases: Record<string, Buffer> = {
+      truncated: whole.subarray(0, 1024),
+      'sparse entry': Buffer.concat([header('s', 'S'), Buffer.alloc(1024)]),
+      'symlink with data': Buffer.concat([header('l', '2', { size: 512, linkname: 'f' }), Buffer.alloc(512), Buffer.alloc(1024)]),
+    };
+    for (const [label, bytes] of Object.entries(cases)) {
+      const dest = await fresh('bad');
+      const r = await extractTar(Readable.from([bytes]), dest);
+      assert.equal(r.isErr() && r.error.code, 'InvalidArg', label);
+    }
+  });
+
+  it('shows entries to onEntry and skips the ones filter refuses', async () => {
+    const seen: ArchiveEntry[] = [];
+    const dest = await fresh('extract');
+    const tar = makeTar([
+      { name: 'keep', type: 'file', content: 'k' },
+      { name: 'skip', type: 'file', content: 's' },
+      { name: 'd', type: 'dir' },
+    ]);
+    const r = await extractTar(Readable.from([tar]), dest, { filter: (e) => e.name !== 'skip', onEntry: (e) => seen.push(e) });
+    assert.ok(r.isOk());
+    assert.equal(r.value.entries, 3);
+    assert.deepEqual(seen.map((e) => [e.name, e.type]), [['keep', 'file'], ['d', 'directory']]);
+    assert.deepEqual((await readdir(dest)).sort(), ['d', 'keep']);
+  });
+
   it('keeps absolute symlinks (rootfs semantics) unless told to contain them', async () => {
     const tar = makeTar([{ name: 'bin/sh', type: 'symlink', linkname: '/bin/busybox' }]);
     const dest = await fresh('extract');
@@ -237,6 +304,93 @@ describe('extractTar', () => {
   it('refuses input that is not a tar', async () => {
     const r = await extractTar(Readable.from([Buffer.from('this is not a tar archive'.repeat(40))]), await fresh('extract'));
     assert.equal(r.isErr() && r.error.code, 'InvalidArg');
+  });
+});
+
+describe('a filesystem kept whole', () => {
+  it('stores hard links as links and FIFOs as FIFOs, and restores them', async () => {
+    const src = await fresh('whole-src');
+    await writeFile(join(src, 'a'), 'shared');
+    await link(join(src, 'a'), join(src, 'b'));
+    await mkdir(join(src, 'sub'));
+    await link(join(src, 'a'), join(src, 'sub', 'c'));
+    execFileSync('mkfifo', [join(src, 'pipe')]);
+    await chmod(join(src, 'a'), 0o4755);
+    await utimes(join(src, 'a'), 1_000_000_000, 1_000_000_000);
+    const long = `${'d'.repeat(90)}/${'e'.repeat(90)}/${'f'.repeat(60)}`;
+    await mkdir(join(src, long), { recursive: true });
+    await writeFile(join(src, long, 'deep'), 'deep');
+    const entries = byName(parseTar(await streamToBuffer(tarDirectory(src))));
+    const links = [...entries.values()].filter((e) => e.type === '1');
+    assert.equal(links.length, 2, 'two of the three names are hard links');
+    for (const l of links) assert.equal(l.size, 0, 'a hard link stores no data');
+    assert.equal(entries.get('pipe')?.type, '6');
+    assert.ok(entries.has(`${long}/deep`), 'long names are stored (PAX path)');
+
+    const dest = await fresh('whole-dest');
+    const r = await extractTar(tarDirectory(src), dest);
+    assert.ok(r.isOk(), r.isErr() ? r.error.message : '');
+    const [a, b, c] = await Promise.all(['a', 'b', 'sub/c'].map((n) => lstat(join(dest, n))));
+    assert.equal(a!.ino, b!.ino, 'b is a hard link to a');
+    assert.equal(a!.ino, c!.ino, 'sub/c is a hard link to a');
+    assert.equal(a!.nlink, 3);
+    assert.equal(a!.mode & 0o7777, 0o4755, 'setuid kept');
+    assert.equal(a!.mtimeMs, 1_000_000_000_000, 'mtime kept');
+    assert.ok((await lstat(join(dest, 'pipe'))).isFIFO(), 'the FIFO is a FIFO');
+    assert.equal(await readFile(join(dest, long, 'deep'), 'utf8'), 'deep');
+  });
+
+  it('creates device nodes as root and skips them, listed, otherwise', async () => {
+    const dest = await fresh('devices');
+    const tar = Buffer.concat([header('null0', '3'), header('plain', '0'), Buffer.alloc(1024)]);
+    const r = await extractTar(Readable.from([tar]), dest);
+    assert.ok(r.isOk(), r.isErr() ? r.error.message : '');
+    if (isRoot) {
+      const st = await lstat(join(dest, 'null0'));
+      assert.ok(st.isCharacterDevice());
+      assert.equal(st.rdev, 0);
+      assert.deepEqual(r.value.skipped, []);
+    } else {
+      assert.deepEqual(r.value.skipped, ['null0']);
+      assert.equal(existsSync(join(dest, 'null0')), false);
+    }
+    assert.ok((await lstat(join(dest, 'plain'))).isFile());
+  });
+
+  it('converts overlay whiteouts between the layer form and the overlay form', async () => {
+    const layer = makeTar([
+      { name: 'dir/', type: 'dir' },
+      { name: 'dir/.wh..wh..opq', type: 'file' },
+      { name: 'dir/.wh.gone', type: 'file' },
+      { name: 'dir/kept', type: 'file', content: 'k' },
+    ]);
+    const upper = await fresh('upper');
+    const r = await extractTar(Readable.from([layer]), upper, { whiteouts: 'overlay', symlinks: 'any' });
+    assert.ok(r.isOk(), r.isErr() ? r.error.message : '');
+    assert.deepEqual((await readdir(join(upper, 'dir'))).sort(), isRoot ? ['gone', 'kept'] : ['kept'], 'no .wh. file is written');
+    if (!isRoot) {
+      assert.deepEqual(r.value.skipped, ['dir/gone']);
+      return;
+    }
+    const gone = await lstat(join(upper, 'dir/gone'));
+    assert.ok(gone.isCharacterDevice() && gone.rdev === 0, 'a whiteout is char 0/0');
+    const opaque = execFileSync('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', join(upper, 'dir')]).toString();
+    assert.equal(opaque, 'y');
+
+    const packed = parseTar(await streamToBuffer(tarDirectory(upper, { whiteouts: 'overlay' })));
+    const names = byName(packed);
+    assert.equal(names.get('dir/.wh.gone')?.type, '0');
+    assert.equal(names.get('dir/.wh..wh..opq')?.type, '0');
+    assert.equal(names.has('dir/gone'), false);
+    const raw = await streamToBuffer(tarDirectory(upper, { whiteouts: 'overlay' }));
+    assert.equal(raw.includes(Buffer.from('trusted.overlay')), false, 'overlay xattrs are left out');
+    const verbatim = byName(parseTar(await streamToBuffer(tarDirectory(upper))));
+    assert.equal(verbatim.get('dir/gone')?.type, '3', 'without the option a whiteout stays a device');
+  });
+
+  it('packs the same tree to the same bytes', async () => {
+    const [one, two] = await Promise.all([streamToBuffer(tarDirectory(tree)), streamToBuffer(tarDirectory(tree))]);
+    assert.ok(one.equals(two));
   });
 });
 
