@@ -10,7 +10,6 @@
  *   an Image handle: all its names), a `save` event per image.
  * @module
  */
-import type { Readable } from 'node:stream';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { PlatformSpec } from './formats/platform.js';
@@ -26,8 +25,6 @@ export interface ArchiveVerbContext {
   tmpDir: string;
   /** Resolves a reference, short name, id or id prefix; `name` is the full name it matched, unless it matched an id. */
   resolve(ref: string): ResultAsync<{ image: StoredImage; name?: string }, LibpodError>;
-  /** Decompresses a stored blob (gzip or zstd, detected). */
-  decompress(blob: Readable): Readable;
   /** Publishes image events after the work is done. */
   publish(status: 'load' | 'save', images: readonly { id: string; name: string }[]): void;
   /** Platform for index entries (default: this host). */
@@ -92,7 +89,7 @@ export function saveImagesVerb(
       if (!prev) byId.set(image.id, { image, names: [...names] });
       else for (const n of names) if (!prev.names.includes(n)) prev.names.push(n);
     }
-    return ResultAsync.combine([...byId.values()].map(({ image, names }) => imageToSave(ctx.storage, image, names, ctx.decompress)))
+    return ResultAsync.combine([...byId.values()].map(({ image, names }) => imageToSave(ctx.storage, image, names)))
       .andThen((toSave: ImageToSave[]) => saveArchive(toSave, dest, format))
       .andThen(() => {
         const name = typeof dest === 'string' ? dest : 'stream';

@@ -145,6 +145,22 @@ async function removeLayer(core: StoreCore, id: string): Promise<boolean> {
 }
 
 /**
+ * Removes layer `id` (and the given blobs) when no image, child layer or
+ * container layer uses it (caller holds the store lock): what a failed load
+ * put before it failed. Resolves to whether the layer was removed.
+ */
+export async function removeUnusedLayer(core: StoreCore, id: string, blobs: readonly string[]): Promise<boolean> {
+  const images = await listRecords(core, 'images');
+  if (images.some((i) => i.layers.includes(id))) return false;
+  if ((await listRecords(core, 'layers')).some((l) => l.parent === id)) return false;
+  if ((await listRecords(core, 'containers')).some((c) => c.layers.includes(id))) return false;
+  const removed = await removeLayer(core, id);
+  const keepBlobs = new Set(images.flatMap((o) => [o.configDigest, ...o.digests, ...o.layerBlobs]));
+  if (removed) for (const b of blobs) if (!keepBlobs.has(b)) await core.blobs.remove(b);
+  return removed;
+}
+
+/**
  * Removes image `id` with the layers and blobs no other image uses (caller
  * holds the store lock). `ImageInUse` while a container layer uses it.
  * Resolves to the chain ids of the removed layers.

@@ -20,7 +20,7 @@ import { isDigest, isHexId } from './digest.js';
 import type { StorageDriver } from './drivers/driver.js';
 import { OverlayDriver } from './drivers/overlay.js';
 import { VfsDriver } from './drivers/vfs.js';
-import { addNames, putImage, removeImage, removeNames, type PutImageInput } from './image-put.js';
+import { addNames, putImage, removeImage, removeNames, removeUnusedLayer, type PutImageInput } from './image-put.js';
 import { storeLayout, type StorageDriverName } from './layout.js';
 import { putLayer, type PutLayerInput, type PutLayerResult } from './layer-put.js';
 import type { ContainerLayerRecord, ImageRecord, LayerRecord } from './records.js';
@@ -227,6 +227,17 @@ export class ImageStore {
   removeImage(id: string): ResultAsync<string[], LibpodError> {
     if (!isHexId(id)) return badId('image id', id);
     return fromAsync(() => this.#core.locks.with(STORE_LOCK, () => removeImage(this.#core, id)), 'removing image');
+  }
+
+  /**
+   * Removes layer `id` and the given blobs when nothing uses it (no image,
+   * child layer or container layer): a failed load's cleanup. Resolves to
+   * whether it was removed.
+   */
+  removeUnusedLayer(id: string, blobs: readonly string[] = []): ResultAsync<boolean, LibpodError> {
+    if (!isHexId(id)) return badId('layer id', id);
+    if (blobs.some((b) => !isDigest(b))) return errAsync(libpodError('InvalidArg', 'removeUnusedLayer: blobs must be sha256 digests'));
+    return fromAsync(() => this.#core.locks.with(STORE_LOCK, () => removeUnusedLayer(this.#core, id, blobs)), 'removing layer');
   }
 
   // ---- container layers ----

@@ -5,11 +5,10 @@
  * diffID while it extracts it), then the image record; images to save are
  * read back from the store as {@link ImageToSave}.
  *
- * A load that fails part way removes the images it created, so malformed or
- * tampered input leaves no image behind; layers it finished stay (complete
- * and verified, as containers/storage keeps them) unless the store can
- * remove unused layers. A kill -9 part way leaves at most complete layers
- * and the store's own incomplete markers, which it sweeps.
+ * A load that fails part way removes the images and layers it created, so
+ * malformed or tampered input stores nothing. A kill -9 part way leaves at
+ * most complete, verified layers (as containers/storage keeps them) and the
+ * store's own incomplete markers, which it sweeps at the next open.
  * @module
  */
 import type { Readable } from 'node:stream';
@@ -17,7 +16,8 @@ import { errAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import { chainIds, digestHex, isDigest, type Digest } from '../formats/digest.js';
 import { parseManifest, type Descriptor } from '../formats/manifest.js';
-import { DOCKER_LAYER, OCI_LAYER, sniffCompression } from '../formats/media-types.js';
+import { DOCKER_LAYER, OCI_LAYER, sniffCompression, type LayerCompression } from '../formats/media-types.js';
+import { decompressor } from '../store/decompress.js';
 import type { ImageToSave, LayerToSave, SourceImage } from './types.js';
 
 /** A stored layer, as far as load and save need it. */
@@ -51,8 +51,8 @@ export interface ImageStorage {
   blob(digest: string): ResultAsync<Readable, LibpodError>;
   blobBytes(digest: string): ResultAsync<Buffer, LibpodError>;
   blobSize(digest: string): ResultAsync<number, LibpodError>;
-  /** Removes a layer no image or container uses (optional: without it, a failed load's finished layers stay). */
-  removeUnusedLayer?(id: string): ResultAsync<boolean, LibpodError>;
+  /** Removes a layer (and the given blobs) no image, child layer or container uses. */
+  removeUnusedLayer(id: string, blobs?: readonly string[]): ResultAsync<boolean, LibpodError>;
 }
 
 /** Images of an archive with the same config merged (names united). */
@@ -81,7 +81,7 @@ async function exists<T>(r: ResultAsync<T, LibpodError>): Promise<boolean> {
 
 interface LoadProgress {
   newImages: string[];
-  newLayers: string[];
+  newLayers: { id: string; blob: string }[];
 }
 
 async function storeOne(store: ImageStorage, img: SourceImage, progress: LoadProgress): Promise<StoredImage> {
@@ -93,7 +93,7 @@ async function storeOne(store: ImageStorage, img: SourceImage, progress: LoadPro
     const blob = await unwrap(l.open());
     const parent = i === 0 ? undefined : digestHex(ids[i - 1] as Digest);
     await unwrap(store.putLayer({ ...(parent ? { parent } : {}), blob, diffId: l.diffId, digest: l.blob.digest, size: l.blob.size }));
-    if (!haveLayer) progress.newLayers.push(id);
+    if (!haveLayer) progress.newLayers.push({ id, blob: l.blob.digest });
   }
   const id = digestHex(img.config.digest);
   const had = await exists(store.image(id));
@@ -115,9 +115,9 @@ export function storeImages(store: ImageStorage, images: readonly SourceImage[])
       const r = await store.removeImage(id);
       if (r.isErr() && r.error.code !== 'NoSuchImage') related.push(r.error);
     }
-    for (const id of [...progress.newLayers].reverse()) {
-      const r = store.removeUnusedLayer ? await store.removeUnusedLayer(id) : undefined;
-      if (r?.isErr()) related.push(r.error);
+    for (const { id, blob } of [...progress.newLayers].reverse()) {
+      const r = await store.removeUnusedLayer(id, [blob]);
+      if (r.isErr()) related.push(r.error);
     }
     return related;
   };
@@ -153,17 +153,19 @@ async function firstBytes(s: Readable, n: number): Promise<Buffer> {
   return Buffer.concat(chunks).subarray(0, n);
 }
 
+/** `blob` through a decompressor for `c` (errors of either end the result). */
+function decompressed(blob: Readable, c: LayerCompression): Readable {
+  const d = decompressor(c);
+  blob.on('error', (e) => d.destroy(e));
+  return blob.pipe(d);
+}
+
 /**
  * Reads a stored image back for saving. `openDiff` gives the uncompressed
  * layer: the stored blob itself when it is uncompressed, else the blob
- * through `decompress`.
+ * decompressed.
  */
-export function imageToSave(
-  store: ImageStorage,
-  rec: StoredImage,
-  names: string[],
-  decompress: (blob: Readable) => Readable,
-): ResultAsync<ImageToSave, LibpodError> {
+export function imageToSave(store: ImageStorage, rec: StoredImage, names: string[]): ResultAsync<ImageToSave, LibpodError> {
   return ResultAsync.fromPromise(
     (async (): Promise<ImageToSave> => {
       if (!isDigest(rec.configDigest) || !isDigest(rec.digest)) throw libpodError('ImageCorrupt', `image ${rec.id}: record has no valid digests`);
@@ -177,18 +179,18 @@ export function imageToSave(
         const blobDigest = rec.layerBlobs[i];
         const diffId = l.diffId as Digest;
         let blob: LayerToSave['blob'];
-        let compressed = true;
+        let compression: LayerCompression = 'none';
         if (blobDigest !== undefined && (await unwrap(store.hasBlob(blobDigest)))) {
           const size = await unwrap(store.blobSize(blobDigest));
           const head = await firstBytes(await unwrap(store.blob(blobDigest)), 4);
-          compressed = sniffCompression(head) !== 'none';
+          compression = sniffCompression(head);
           const descriptor = blobDescriptor(blobDigest, size, manifestLayers[i], head);
           blob = { descriptor, open: () => store.blob(blobDigest) };
         }
         const b = blob;
         const openDiff = (): ResultAsync<Readable, LibpodError> => {
           if (!b) return errAsync(libpodError('ImageCorrupt', `layer ${layerId}: its blob is not in the store`));
-          return compressed ? b.open().map(decompress) : b.open();
+          return compression === 'none' ? b.open() : b.open().map((s) => decompressed(s, compression));
         };
         layers.push({ diffId, diffSize: l.diffSize, openDiff, ...(blob ? { blob } : {}) });
       }
