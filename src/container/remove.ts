@@ -42,6 +42,29 @@ function checkReadyForRemoval(s: CtrSession): ResultAsync<void, LibpodError> {
   );
 }
 
+/**
+ * A paused container under force (libpod `removeContainer`): SIGKILL, then
+ * thaw, since a frozen task cannot act on SIGKILL under cgroup v1 (nor can
+ * its exec sessions, which die with it). The stop that follows records the
+ * exit. A thaw refused because the kill already ended it is fine.
+ */
+function killPaused(s: CtrSession): ResultAsync<void, LibpodError> {
+  if (s.rec.state.state !== 'paused') return okAsync(undefined);
+  const id = s.rec.id;
+  return s.ctx.oci
+    .kill(id, 9, false)
+    .andThen(() =>
+      s.ctx.oci.unpause(id).orElse((e) => {
+        log('container %s: thaw after SIGKILL: %s', id, e.message);
+        return okAsync(undefined);
+      }),
+    )
+    .map(() => {
+      // Thawed: what is left is a running container on its way out.
+      s.rec.state.state = 'running';
+    });
+}
+
 /** Stops the container for a forced removal (its stop signal; SIGKILL for a paused one). */
 function forceStop(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
   return inState(s.rec.state.state, 'running', 'paused', 'created') ? stopAndRecord(s, timeout) : okAsync(undefined);
@@ -60,6 +83,7 @@ export function removeVerb(s: CtrSession, opts: RemoveContainerOptions): ResultA
         ? errAsync(libpodError('DepExists', `container ${s.rec.id} has dependent containers which must be removed before it: ${deps.join(',')}: dependency exists`))
         : okAsync(undefined),
     )
+    .andThen(() => (force ? killPaused(s) : okAsync(undefined)))
     .andThen(() => (force ? stopExecSessions(s, opts.timeout ?? s.rec.config.stopTimeout) : checkReadyForRemoval(s)))
     .andThen(() => (force ? forceStop(s, opts.timeout ?? s.rec.config.stopTimeout) : okAsync(undefined)))
     .andThen(() => {
