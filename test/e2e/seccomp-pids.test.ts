@@ -114,7 +114,7 @@ describe('seccomp and pids limit on real containers', { skip: !root && 'needs ro
     const ours = await create({ capAdd: ['AUDIT_WRITE', 'MKNOD', 'NET_RAW'] });
     await must(ours.init());
     const spec = JSON.parse(await readFile(containerPaths(roots.root, roots.runRoot, ours.id).configJson, 'utf8')) as OciSpec;
-    const created = await must(podman(['create', '--rootfs', rootfs, '--cap-add', 'AUDIT_WRITE,MKNOD,NET_RAW', '/bin/true']));
+    const created = await must(podman(['create', '--network', 'none', '--rootfs', rootfs, '--cap-add', 'AUDIT_WRITE,MKNOD,NET_RAW', '/bin/true']));
     const id = created.stdout.trim().split('\n').pop() ?? '';
     try {
       await must(podman(['init', id]));
