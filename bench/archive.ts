@@ -13,7 +13,7 @@
  * at the end.
  * @module
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -43,6 +43,13 @@ async function makeTree(dir: string, files: number, bytes: number): Promise<void
   }
 }
 
+/** Reads a child's stdout to the end and waits for it to exit 0. */
+async function drain(child: ChildProcess): Promise<void> {
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  await pipeline(child.stdout as NodeJS.ReadableStream, createWriteStream('/dev/null'));
+  if ((await exited) !== 0) throw new Error('tar failed');
+}
+
 const time = async (fn: () => Promise<unknown>): Promise<number> => {
   const t = performance.now();
   await fn();
@@ -70,7 +77,8 @@ async function main(): Promise<void> {
         const r = await extractTree(createReadStream(tarFile), join(work, 'x-ours'), { symlinks: 'any' });
         if (r.isErr()) throw r.error;
       }],
-      ['pack: tar -c', () => exec('tar', ['--create', '--format=pax', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name', '-f', '/dev/null', '-C', src, '.'])],
+      // to a pipe, as packTree does: with `-f /dev/null` GNU tar skips reading the files
+      ['pack: tar -c', () => drain(spawn('tar', ['--create', '--format=pax', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name', '-f', '-', '-C', src, '.'], { stdio: ['ignore', 'pipe', 'inherit'] }))],
       ['pack: packTree', () => pipeline(packTree(src), createWriteStream('/dev/null'))],
     ];
     for (let r = 0; r <= rounds; r += 1) {

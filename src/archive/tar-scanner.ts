@@ -77,8 +77,28 @@ export class TarScanner extends Transform {
     this.endMarker = opts.terminate === false ? Buffer.alloc(0) : END;
   }
 
+  /** Output of the current input chunk, pushed as one buffer: one write to GNU tar's stdin per input chunk, not per entry. */
+  private out: Buffer[] = [];
+
+  private output(b: Buffer): void {
+    if (b.length > 0) this.out.push(b);
+  }
+
+  private flushOut(): void {
+    if (this.out.length === 0) return;
+    const all = this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out);
+    this.out = [];
+    this.push(all);
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.consume(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)).then(() => cb(), (e: unknown) => cb(e as Error));
+    this.consume(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)).then(
+      () => {
+        this.flushOut();
+        cb();
+      },
+      (e: unknown) => cb(e as Error),
+    );
   }
 
   override _flush(cb: TransformCallback): void {
@@ -86,11 +106,12 @@ export class TarScanner extends Transform {
       if (this.entries === 0 && this.pendingBytes === 0 && this.dataLeft === 0 && this.metaBytes === 0) this.pushEnd();
       else this.refuse(libpodError('InvalidArg', 'the archive is truncated'), false);
     }
+    this.flushOut();
     cb();
   }
 
   private pushEnd(): void {
-    if (this.endMarker.length > 0) this.push(this.endMarker);
+    this.output(this.endMarker);
   }
 
   private refuse(e: LibpodError, complete: boolean): void {
@@ -121,11 +142,11 @@ export class TarScanner extends Transform {
         }
         if (buf.length === 0) return;
         const n = Math.min(this.dataLeft, buf.length);
-        if (this.forwardData) this.push(buf.subarray(0, n));
+        if (this.forwardData) this.output(buf.subarray(0, n));
         this.dataLeft -= n;
         buf = buf.subarray(n);
         if (this.dataLeft === 0 && this.after) {
-          this.push(this.after);
+          this.output(this.after);
           this.after = undefined;
         }
         continue;
@@ -159,7 +180,7 @@ export class TarScanner extends Transform {
         }
         this.globalPax = [...this.globalPax, ...records];
         // a global header is an entry of its own: forward it now
-        for (const b of this.meta) this.push(b);
+        for (const b of this.meta) this.output(b);
         this.meta = [];
         this.metaBytes = 0;
       } else this.entryPax.push(...records);
@@ -224,11 +245,11 @@ export class TarScanner extends Transform {
       this.forwardData = false;
       return;
     }
-    if (action?.headers) this.push(action.headers);
-    else for (const b of raw) this.push(b);
+    if (action?.headers) this.output(action.headers);
+    else for (const b of raw) this.output(b);
     this.forwardData = !action?.dropData;
     if (action?.append) {
-      if (this.dataLeft === 0) this.push(action.append);
+      if (this.dataLeft === 0) this.output(action.append);
       else this.after = action.append;
     }
   }
