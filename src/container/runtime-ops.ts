@@ -55,7 +55,7 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
   const { rec } = s;
   const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs;
   return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumeMounts]) => {
-    const seccompProfile = chooseSeccompProfile(rec.config);
+    const seccompProfile = chooseSeccompProfile(rec.config, { required: s.ctx.oci.features.runsProcesses !== false });
     if (seccompProfile.isErr()) return errAsync(seccompProfile.error);
     const spec = generateSpec({
       id: rec.id,

@@ -8,7 +8,7 @@
  * {@link readSeccompProfile}.
  * @module
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { constants, endianness, release } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { err, ok, type Result } from 'neverthrow';
@@ -17,6 +17,9 @@ import type { OciSeccomp, OciSeccompArg, OciSeccompSyscall } from '../oci/oci-sp
 
 /** Where containers-common installs podman's default profile. */
 export const DEFAULT_SECCOMP_PROFILE_PATH = '/usr/share/containers/seccomp.json';
+
+/** Parsed profiles by path, with the file version they were read from (profiles are never mutated). */
+const profileCache = new Map<string, { version: string; profile: SeccompProfile }>();
 
 /** A rule's condition on the container (`caps`: all in the bounding set; `arches`: the host's). */
 export interface SeccompProfileFilter {
@@ -149,7 +152,13 @@ export function parseSeccompProfile(v: unknown, source = 'seccomp profile'): Res
 export function readSeccompProfile(path: string): Result<SeccompProfile, LibpodError> {
   if (typeof path !== 'string' || !isAbsolute(path) || path.includes('\0')) return invalid(`seccompProfile must be 'unconfined' or an absolute path, got ${JSON.stringify(String(path))}`);
   let text: string;
+  let version: string;
   try {
+    // Every start reads the profile: a stat is enough to reuse the last parse of an unchanged file.
+    const st = statSync(path);
+    version = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    const cached = profileCache.get(path);
+    if (cached?.version === version) return ok(cached.profile);
     text = readFileSync(path, 'utf8');
   } catch (e) {
     return invalid(`opening seccomp profile ${path} failed: ${(e as Error).message}`);
@@ -160,7 +169,9 @@ export function readSeccompProfile(path: string): Result<SeccompProfile, LibpodE
   } catch (e) {
     return invalid(`decoding seccomp profile ${path} failed: ${(e as Error).message}`);
   }
-  return parseSeccompProfile(json, `seccomp profile ${path}`);
+  const parsed = parseSeccompProfile(json, `seccomp profile ${path}`);
+  if (parsed.isOk()) profileCache.set(path, { version, profile: parsed.value });
+  return parsed;
 }
 
 function errnoOf(name: string | undefined, fallback: number | null | undefined): Result<number | undefined, LibpodError> {
@@ -234,22 +245,42 @@ export function seccompFromProfile(profile: SeccompProfile, target: SeccompTarge
   return ok(out);
 }
 
+/** Where the default profile comes from, and whether it must be there. */
+export interface SeccompDefault {
+  /** The default profile's path (podman's: {@link DEFAULT_SECCOMP_PROFILE_PATH}). */
+  path?: string;
+  /**
+   * Whether a missing default profile is an error (for runtimes that run real
+   * processes: a container must never run unconfined by accident) or means no
+   * filter (for runtimes that run nothing, such as the fake).
+   */
+  required?: boolean;
+}
+
 /**
  * The profile a container gets, as podman chooses it: none with
  * `'unconfined'`, or when `privileged` without a profile of its own; the
- * given file; else the default profile at `defaultPath`, or none when that
- * is not installed (a container still runs, as with podman built without
- * seccomp support).
+ * given file; else the default profile. When the default profile is not
+ * installed, a runtime that runs real processes refuses the container
+ * (`InvalidArg` naming the package and `seccompProfile: 'unconfined'`), and
+ * one that runs nothing gets no filter.
  */
 export function chooseSeccompProfile(
   config: { seccompProfile?: string; privileged?: boolean },
-  defaultPath: string = DEFAULT_SECCOMP_PROFILE_PATH,
+  defaults: SeccompDefault = {},
 ): Result<SeccompProfile | undefined, LibpodError> {
+  const defaultPath = defaults.path ?? DEFAULT_SECCOMP_PROFILE_PATH;
   const chosen = config.seccompProfile;
   if (chosen === 'unconfined') return ok(undefined);
   if (chosen !== undefined) return readSeccompProfile(chosen);
   if (config.privileged) return ok(undefined);
-  if (!existsSync(defaultPath)) return ok(undefined);
+  if (!existsSync(defaultPath)) {
+    if (!defaults.required) return ok(undefined);
+    return invalid(
+      `podman's default seccomp profile ${defaultPath} is not installed: install containers-common ` +
+        `(Debian: golang-github-containers-common; scripts/setup-host.sh does), or pass seccompProfile: 'unconfined' to run without one`,
+    );
+  }
   return readSeccompProfile(defaultPath);
 }
 

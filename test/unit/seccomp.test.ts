@@ -146,15 +146,18 @@ describe('which profile a container gets (podman specgen)', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('the default profile, none when unconfined or privileged, a given file even when privileged', () => {
-    assert.deepEqual(chooseSeccompProfile({}, file)._unsafeUnwrap(), PROFILE);
-    assert.equal(chooseSeccompProfile({ seccompProfile: 'unconfined' }, file)._unsafeUnwrap(), undefined);
-    assert.equal(chooseSeccompProfile({ privileged: true }, file)._unsafeUnwrap(), undefined);
-    assert.deepEqual(chooseSeccompProfile({ privileged: true, seccompProfile: file }, join(dir, 'none'))._unsafeUnwrap(), PROFILE);
+    assert.deepEqual(chooseSeccompProfile({}, { path: file })._unsafeUnwrap(), PROFILE);
+    assert.equal(chooseSeccompProfile({ seccompProfile: 'unconfined' }, { path: file, required: true })._unsafeUnwrap(), undefined);
+    assert.equal(chooseSeccompProfile({ privileged: true }, { path: file })._unsafeUnwrap(), undefined);
+    assert.deepEqual(chooseSeccompProfile({ privileged: true, seccompProfile: file }, { path: join(dir, 'none'), required: true })._unsafeUnwrap(), PROFILE);
   });
 
-  it('runs without a filter when the default profile is not installed; a missing given file is InvalidArg', () => {
-    assert.equal(chooseSeccompProfile({}, join(dir, 'not-installed.json'))._unsafeUnwrap(), undefined);
-    const r = chooseSeccompProfile({ seccompProfile: join(dir, 'missing.json') }, file);
+  it('a missing default profile: no filter where nothing runs, InvalidArg for real processes; a missing given file is InvalidArg', () => {
+    assert.equal(chooseSeccompProfile({}, { path: join(dir, 'not-installed.json') })._unsafeUnwrap(), undefined);
+    const required = chooseSeccompProfile({}, { path: join(dir, 'not-installed.json'), required: true });
+    assert.equal(required.isErr() && required.error.code, 'InvalidArg');
+    assert.equal(chooseSeccompProfile({ seccompProfile: 'unconfined' }, { path: join(dir, 'not-installed.json'), required: true })._unsafeUnwrap(), undefined);
+    const r = chooseSeccompProfile({ seccompProfile: join(dir, 'missing.json') }, { path: file });
     assert.equal(r.isErr() && r.error.code, 'InvalidArg');
   });
 });
