@@ -10,6 +10,8 @@ import { Container, runBatched } from './container/container.js';
 import { createContainer } from './container/create.js';
 import { removeVerb, type RemoveContainerOptions } from './container/remove.js';
 import { resetState } from './container/refresh.js';
+import { onRestartDue, resumeRestarts } from './container/restart-due.js';
+import { RestartTimers } from './engine/restart-timers.js';
 import { withContainer, withContainers } from './container/session.js';
 import { syncContainer, syncedRecord } from './container/sync.js';
 import { attempt, libpodError, type LibpodError } from './define/errors.js';
@@ -71,6 +73,7 @@ export class Runtime {
   readonly #ctx: EngineContext;
   #closed = false;
   #unwatch: (() => void) | undefined;
+  #resumed: Promise<void> = Promise.resolve();
 
   private constructor(o: ResolvedRuntimeOptions, store: StateStore, oci: OciRuntime, network: NetworkBackend) {
     this.root = o.root;
@@ -88,6 +91,7 @@ export class Runtime {
       network,
       ipam: new Ipam(join(o.runRoot, 'networks', 'ipam'), locks),
       locks,
+      restarts: new RestartTimers((id) => void onRestartDue(this.#ctx, id)),
       publish: (events) => this.#publish(events),
       guard: () => (this.#closed ? err(libpodError('RuntimeFinalized', 'runtime has already been closed: runtime finalized')) : ok(undefined)),
     };
@@ -124,6 +128,8 @@ export class Runtime {
     return refresh.andThen(() =>
       attempt(() => writeFileSync(alive, String(process.pid), { mode: 0o600 }), 'Internal', 'writing runtime alive file').map(() => {
         this.#unwatch = this.#oci.watchExits((id) => this.#onExit(id));
+        // In the background: restarts left waiting by a closed or killed process (restart backoff).
+        this.#resumed = resumeRestarts(this.#ctx);
       }),
     );
   }
@@ -431,7 +437,8 @@ export class Runtime {
       if (this.#closed) return okAsync(undefined);
       this.#closed = true;
       this.#unwatch?.();
-      return this.#oci.close().andThen(() => this.#store.close());
+      this.#ctx.restarts.close();
+      return ResultAsync.fromSafePromise<void, LibpodError>(this.#resumed).andThen(() => this.#oci.close()).andThen(() => this.#store.close());
     });
   }
 }

@@ -13,6 +13,7 @@ import { reapExecSessions } from './exec-sessions.js';
 import { createInRuntime, startInRuntime } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession, type SyncFn } from './session.js';
 import { mountStorage, unmountStorage } from './storage.js';
+import { forgetPendingRestart, restartPending, scheduleRestart } from './restart-backoff.js';
 import { runPoststop } from './runtime-ops.js';
 
 const log = logger('container:cleanup');
@@ -41,31 +42,60 @@ export function cleanupContainer(s: CtrSession): ResultAsync<void, LibpodError> 
   return sequenceAll([() => unmountStorage(s, false), () => cleanupRuntime(s)]);
 }
 
-/**
- * Applies the restart policy after an exit (libpod `handleRestartPolicy`).
- * Resolves to whether the container was restarted. `sync` syncs the
- * containers it depends on (see {@link checkDependenciesRunning}).
- */
-export function handleRestartPolicy(s: CtrSession, sync: SyncFn): ResultAsync<boolean, LibpodError> {
+/** Whether the restart policy wants the last exit restarted (libpod `handleRestartPolicy`'s checks). */
+export function policyWantsRestart(s: CtrSession): boolean {
   const { config, state: st } = s.rec;
-  if (!st.restartPolicyMatch || config.restartPolicy === 'no') return okAsync(false);
+  if (!st.restartPolicyMatch || st.stoppedByUser || config.restartPolicy === 'no') return false;
   if (config.restartPolicy === 'on-failure') {
-    if (st.exitCode === 0) return okAsync(false);
+    if (st.exitCode === 0) return false;
     if (config.restartRetries > 0 && st.restartCount >= config.restartRetries) {
       log('%s: restart retries exhausted (%d)', s.rec.id, st.restartCount);
-      return okAsync(false);
+      return false;
     }
   }
+  return true;
+}
+
+/**
+ * Applies the restart policy after an exit (libpod `handleRestartPolicy`),
+ * throttled as Docker throttles it: the restart is scheduled after its
+ * backoff (see restart-backoff.ts) and the Cleanup path goes on, so the
+ * container waits `exited`, its lock free. `sync` syncs the containers it
+ * depends on (see {@link checkDependenciesRunning}).
+ */
+export function handleRestartPolicy(s: CtrSession, sync: SyncFn): ResultAsync<void, LibpodError> {
+  const st = s.rec.state;
+  if (restartPending(st) || !policyWantsRestart(s)) return okAsync(undefined);
   return checkDependenciesRunning(s, sync).andThen(() => {
-    if (inState(st.state, 'running', 'paused')) return okAsync(false);
+    if (inState(st.state, 'running', 'paused')) return okAsync(undefined);
     if (st.state === 'unknown') return errAsync(libpodError('Internal', 'invalid container state encountered in restart attempt!'));
-    queueEvent(s, 'restart');
-    st.restartCount += 1;
-    log('%s: restarting (policy %s), retry %d', s.rec.id, config.restartPolicy, st.restartCount);
-    return save(s)
-      .andThen(() => initAndStartAfterPrepare(s, true))
-      .map(() => true);
+    return scheduleRestart(s);
   });
+}
+
+/**
+ * The restart itself, once its backoff is over (the second half of libpod's
+ * `handleRestartPolicy`). Does nothing when the wait was called off; when
+ * the restart fails, the container stays exited and the wait is forgotten.
+ */
+export function restartWhenDue(s: CtrSession, sync: SyncFn): ResultAsync<void, LibpodError> {
+  const st = s.rec.state;
+  if (!restartPending(st)) return okAsync(undefined);
+  if (!inState(st.state, 'configured', 'stopped', 'exited') || !policyWantsRestart(s)) {
+    forgetPendingRestart(s);
+    return save(s);
+  }
+  return checkDependenciesRunning(s, sync)
+    .andThen(() => {
+      queueEvent(s, 'restart');
+      st.restartCount += 1;
+      log('%s: restarting (policy %s), retry %d', s.rec.id, s.rec.config.restartPolicy, st.restartCount);
+      return initAndStartAfterPrepare(s, true);
+    })
+    .orElse((e) => {
+      forgetPendingRestart(s);
+      return save(s).andThen(() => errAsync(e));
+    });
 }
 
 /**
@@ -97,15 +127,14 @@ export function cleanupVerb(s: CtrSession, sync: SyncFn): ResultAsync<void, Libp
   if (!allows('cleanup', s.rec.state.state)) {
     return improper(`container ${s.rec.id} is running or paused, refusing to clean up`);
   }
-  return handleRestartPolicy(s, sync).andThen((restarted) => {
-    if (restarted) return okAsync(undefined);
-    return reapExecSessions(s).andThen(() => {
+  return handleRestartPolicy(s, sync).andThen(() =>
+    reapExecSessions(s).andThen(() => {
       if (Object.keys(s.rec.state.execSessions).length > 0) {
         return improper(`container ${s.rec.id} has active exec sessions, refusing to clean up`);
       }
       return cleanupContainer(s).map(() => queueEvent(s, 'cleanup'));
-    });
-  });
+    }),
+  );
 }
 
 /** The Cleanup path run when an exit is observed (`sync`: as for {@link cleanupVerb}). */

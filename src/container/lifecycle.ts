@@ -12,6 +12,7 @@ import { parseSignal } from '../define/signals.js';
 import { allows, inState } from '../define/states.js';
 import { cleanupContainer, initAndStartAfterPrepare, reinitIfNeeded } from './cleanup.js';
 import { checkDependenciesRunning, startDependencies } from './dependencies.js';
+import { cancelPendingRestart, restartPending } from './restart-backoff.js';
 import { startInRuntime } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession } from './session.js';
 import { mountStorage } from './storage.js';
@@ -80,6 +81,8 @@ export function stopInner(s: CtrSession, timeout: number): ResultAsync<void, Lib
 /** `stop({timeout})`: `CtrStopped` when already stopped. */
 export function stopVerb(s: CtrSession, timeout: number | undefined): ResultAsync<void, LibpodError> {
   const st = s.rec.state.state;
+  // A restart waiting out its backoff is called off: the user's stop wins (Docker's stop of a restarting container).
+  if (inState(st, 'stopped', 'exited') && restartPending(s.rec.state)) return cancelPendingRestart(s);
   if (inState(st, 'stopped', 'exited')) return errAsync(libpodError('CtrStopped', `container ${s.rec.id} is stopped: container already stopped`));
   if (!allows('stop', st)) return improper(`can only stop created or running containers. ${s.rec.id} is in state ${st}`);
   return stopInner(s, timeout ?? s.rec.config.stopTimeout);

@@ -30,6 +30,8 @@ export function resetState(st: ContainerStateRecord): void {
   st.stoppedByUser = false;
   st.restartPolicyMatch = false;
   st.restartCount = 0;
+  delete st.restartAt;
+  delete st.restartBackoffMs;
 }
 
 /** `refresh()`. */

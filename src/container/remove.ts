@@ -105,6 +105,7 @@ export function removeVerb(s: CtrSession, opts: RemoveContainerOptions): ResultA
     })
     .andThen(() => s.ctx.index.removeContainer(s.rec.id))
     .andThen(() => {
+      s.ctx.restarts.cancel(s.rec.id);
       queueEvent(s, 'remove');
       s.ctx.locks.forget({ kind: 'container', id: s.rec.id });
       // The record is gone, so the removal happened: a directory left behind is logged, as libpod does.

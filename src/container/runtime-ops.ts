@@ -15,6 +15,7 @@ import { logger } from '../util/log.js';
 import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
 import { generateSpec, readHostRlimits } from './oci-spec.js';
 import { chooseSeccompProfile } from './seccomp.js';
+import { forgetPendingRestart } from './restart-backoff.js';
 import { ensureWorkDir } from './workdir.js';
 import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 import { volumeMountsFor } from './storage.js';
@@ -123,7 +124,11 @@ export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFr
       st.oomKilled = false;
       st.stoppedByUser = false;
       st.restartPolicyMatch = false;
-      if (!retainRetries) st.restartCount = 0;
+      if (!retainRetries) {
+        st.restartCount = 0;
+        delete st.restartBackoffMs; // a user's start begins a new restart history (moby ResetRestartManager)
+      }
+      forgetPendingRestart(s);
       if (poststop.length > 0) st.poststopHooks = poststop;
       else delete st.poststopHooks;
       queueEvent(s, 'init');

@@ -46,6 +46,14 @@ export interface ContainerStateRecord {
   restartCount: number;
   /** The last exit matched the restart policy (set by sync, consumed by cleanup). */
   restartPolicyMatch: boolean;
+  /**
+   * ISO time the restart policy restarts the container: set while a restart
+   * waits out its backoff (Docker's restart manager), cleared when it happens
+   * or the user stops, starts, refreshes or removes the container.
+   */
+  restartAt?: string;
+  /** The last backoff delay in ms (Docker: 100 ms, doubling, reset after 10 s up); absent before the first. */
+  restartBackoffMs?: number;
   /** Stopped or killed through the API: never restarted by the policy. */
   stoppedByUser: boolean;
   /** Mount point of the root filesystem while mounted. */

@@ -11,6 +11,7 @@ import type { NetworkBackend } from '../network/backend.js';
 import type { Ipam } from '../network/ipam.js';
 import type { OciRuntime } from '../oci/oci-runtime.js';
 import type { StateIndex } from '../state/state-index.js';
+import type { RestartTimers } from './restart-timers.js';
 import type { Result } from 'neverthrow';
 
 /** The engine internals an operation needs. */
@@ -26,6 +27,8 @@ export interface EngineContext {
   readonly network: NetworkBackend;
   /** Address allocations of every network (volatile). */
   readonly ipam: Ipam;
+  /** Restarts waiting out their backoff (restart policy), one timer per container. */
+  readonly restarts: RestartTimers;
   /** Records and delivers events; call only after the state was committed and unlocked. */
   publish(events: readonly LibpodEvent[]): void;
   /** `Err(RuntimeFinalized)` once the runtime was closed. */
