@@ -263,6 +263,53 @@ describe('extractTar', () => {
     assert.equal(await readFile(join(outside, 'file'), 'utf8'), 'host data');
   });
 
+  it('checks the names PAX records and GNU long names give, not only the header\'s', async () => {
+    const outside = await fresh('outside');
+    const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+    const paxRecord = (key: string, value: string): Buffer => {
+      const body = ` ${key}=${value}\n`;
+      let len = body.length + 2;
+      if (String(len).length + body.length !== len) len += 1;
+      return Buffer.from(`${len}${body}`);
+    };
+    const body = Buffer.from('x');
+    const file = Buffer.concat([header('innocent', '0', { size: 1 }), pad(body)]);
+    const viaPax = (key: string, value: string): Buffer => {
+      const data = paxRecord(key, value);
+      return Buffer.concat([header('PaxHeaders/innocent', 'x', { size: data.length }), pad(data), file, Buffer.alloc(1024)]);
+    };
+    const longName = (type: 'L' | 'K', name: string, entry: Buffer): Buffer => {
+      const data = Buffer.from(`${name}\0`);
+      return Buffer.concat([header('././@LongLink', type, { size: data.length }), pad(data), entry, Buffer.alloc(1024)]);
+    };
+    const attempts: Record<string, Buffer> = {
+      'PAX path with ..': viaPax('path', '../escaped'),
+      'PAX absolute path': viaPax('path', `${outside}/escaped`),
+      'GNU long name with ..': longName('L', '../escaped', file),
+      'GNU long link name out': longName('K', '../escaped', header('h', '1', { linkname: 'innocent' })),
+      'PAX sparse name': viaPax('GNU.sparse.name', '../escaped'),
+    };
+    for (const [label, bytes] of Object.entries(attempts)) {
+      const dest = join(await fresh('victim'), 'root');
+      await mkdir(dest);
+      const r = await extractTar(Readable.from([bytes]), dest);
+      assert.equal(r.isErr() && r.error.code, 'InvalidArg', label);
+      assert.equal(existsSync(join(dest, '..', 'escaped')), false, label);
+      assert.deepEqual(await readdir(outside), [], label);
+    }
+    // the same constructions with harmless names are extracted under those names
+    const controls: [Buffer, string][] = [
+      [viaPax('path', 'from-pax'), 'from-pax'],
+      [longName('L', `long-${'n'.repeat(120)}`, file), `long-${'n'.repeat(120)}`],
+    ];
+    for (const [bytes, name] of controls) {
+      const dest = await fresh('control');
+      const r = await extractTar(Readable.from([bytes]), dest);
+      assert.ok(r.isOk(), r.isErr() ? r.error.message : '');
+      assert.deepEqual(await readdir(dest), [name]);
+    }
+  });
+
   it('refuses truncated archives, unsupported entry types and links with data', async () => {
     const whole = makeTar([{ name: 'f', type: 'file', content: 'x'.repeat(3000) }]);
     const cases: Record<string, Buffer> = {
