@@ -39,8 +39,9 @@ export interface ExtractSummary {
   entries: number;
   /**
    * Paths (relative to the target) of device nodes left out because this
-   * process is not root (it cannot `mknod`), overlay whiteouts included.
-   * Always empty as root.
+   * process is not root (it cannot `mknod`), overlay whiteouts included, and
+   * of opaque markers (`dir/.wh..wh..opq`) not applied (`trusted.*` xattrs
+   * need root). Always empty as root.
    */
   skipped: string[];
 }
@@ -66,7 +67,10 @@ function entryHandler(root: string, opts: ExtractOptions, skipped: string[]): (e
         const fallback = st?.isDirectory()
           ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) }
           : { mode: 0o755, uid: 0, gid: 0, mtime: entry.mtime };
-        if (!asRoot) return { drop: true };
+        if (!asRoot) {
+          skipped.push(rel);
+          return { drop: true };
+        }
         return { headers: opaqueDirEntry(form.dir, dirs.get(form.dir), fallback) };
       }
       if (form.kind === 'whiteout') {
