@@ -13,11 +13,12 @@ import { resetState } from './container/refresh.js';
 import { onRestartDue, resumeRestarts } from './container/restart-due.js';
 import { RestartTimers } from './engine/restart-timers.js';
 import { withContainer, withContainers } from './container/session.js';
-import { syncContainer, syncedRecord } from './container/sync.js';
+import { syncContainer } from './container/sync.js';
 import { attempt, libpodError, type LibpodError } from './define/errors.js';
 import type { LibpodEvent, ReadEventsOptions } from './define/events.js';
 import type { ContainerRecord } from './define/records.js';
-import { checkFilter, matchesFilter, type ContainerFilter } from './container/container-filter.js';
+import { checkFilter, type ContainerFilter } from './container/container-filter.js';
+import { listContainers } from './container/container-list.js';
 import { makeDirs, makeNetwork, makeOci, makeStore } from './runtime-backends.js';
 import type { NetworkBackend } from './network/backend.js';
 import { Ipam } from './network/ipam.js';
@@ -32,6 +33,7 @@ import { LockManager } from './locks/lock-manager.js';
 import type { OciRuntime } from './oci/oci-runtime.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.js';
 import { StateIndex } from './state/state-index.js';
+import type { Frozen } from './state/record-cache.js';
 import type { StateStore } from './state/state-store.js';
 import { failAfter, safe } from './util/safe.js';
 import { logger } from './util/log.js';
@@ -185,7 +187,7 @@ export class Runtime {
     return safe(() => this.#ctx.guard().asyncAndThen(fn));
   }
 
-  #handle(rec: ContainerRecord): Container {
+  #handle(rec: ContainerRecord | Frozen<ContainerRecord>): Container {
     return new Container(this.#ctx, rec);
   }
 
@@ -203,7 +205,7 @@ export class Runtime {
   lookupContainer(idOrName: string): ResultAsync<Container, LibpodError> {
     return this.#guarded(() => {
       if (typeof idOrName !== 'string') return errAsync(libpodError('InvalidArg', 'container id or name must be a string'));
-      return this.#ctx.index.lookupContainer(idOrName).map((rec) => this.#handle(rec));
+      return this.#ctx.index.lookupContainerView(idOrName).map((rec) => this.#handle(rec));
     });
   }
 
@@ -214,15 +216,7 @@ export class Runtime {
       if (bad) return errAsync(bad);
       const podId = filter.pod === undefined ? okAsync<string | undefined, LibpodError>(undefined) : this.#ctx.index.lookupPod(filter.pod).map((p) => p.id);
       return podId.andThen((pid) =>
-        this.#ctx.index.allContainers().andThen((recs) =>
-          ResultAsync.combine(recs.map((r) => syncedRecord(this.#ctx, r))).map((synced) =>
-            synced
-              .filter((r): r is ContainerRecord => r !== undefined)
-              .filter((r) => matchesFilter(r, filter, pid))
-              .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-              .map((r) => this.#handle(r)),
-          ),
-        ),
+        listContainers(this.#ctx, filter, pid).map((recs) => recs.map((r) => this.#handle(r))),
       );
     });
   }

@@ -5,6 +5,7 @@
  */
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerRecord } from '../define/records.js';
+import type { Frozen } from '../state/record-cache.js';
 import { isContainerState, type ContainerState } from '../define/states.js';
 import { anyOf, checkOptions, labelFilter, nonEmptyStr, regExp, str, unchecked } from '../util/validate.js';
 
@@ -41,7 +42,7 @@ export function checkFilter(filter: ContainerFilter): LibpodError | undefined {
 }
 
 /** Whether a (synced) record passes the filter; `podId` is the resolved `filter.pod`. */
-export function matchesFilter(r: ContainerRecord, f: ContainerFilter, podId: string | undefined): boolean {
+export function matchesFilter(r: Frozen<ContainerRecord>, f: ContainerFilter, podId: string | undefined): boolean {
   if (!labelsMatch(r.config.labels, f.label)) return false;
   if (f.state !== undefined && !(Array.isArray(f.state) ? f.state : [f.state]).includes(r.state.state)) return false;
   if (f.name !== undefined && !(typeof f.name === 'string' ? r.name === f.name : f.name.test(r.name))) return false;

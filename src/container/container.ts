@@ -10,6 +10,7 @@ import type { ContainerConfig } from '../define/config.js';
 import { improper, libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerInspect } from '../define/inspect.js';
 import type { ContainerRecord } from '../define/records.js';
+import type { Frozen } from '../state/record-cache.js';
 import { parseSignal, type Signal } from '../define/signals.js';
 import { isContainerState, type ContainerState } from '../define/states.js';
 import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.js';
@@ -69,13 +70,14 @@ const LOGS_SHAPE = { follow: bool, tail: count, since: date, until: date };
 /** A container: a handle on its record; cheap to create, safe to share. */
 export class Container {
   readonly #ctx: EngineContext;
-  readonly #rec: ContainerRecord;
+  readonly #rec: Frozen<ContainerRecord>;
   readonly #access: ContainerAccess;
 
   /** @internal Handles are made by the Runtime. */
-  constructor(ctx: EngineContext, rec: ContainerRecord, access?: ContainerAccess) {
+  constructor(ctx: EngineContext, rec: ContainerRecord | Frozen<ContainerRecord>, access?: ContainerAccess) {
     this.#ctx = ctx;
-    this.#rec = structuredClone(rec);
+    // A frozen record is the index's shared copy: nothing can change it, so no copy is needed.
+    this.#rec = (Object.isFrozen(rec) ? rec : structuredClone(rec)) as Frozen<ContainerRecord>;
     this.#access = access ?? new LockingAccess(ctx, rec.id);
   }
 
@@ -91,7 +93,7 @@ export class Container {
 
   /** The configuration: create options as given plus defaults (a copy). */
   config(): ContainerConfig {
-    return structuredClone(this.#rec.config);
+    return structuredClone(this.#rec.config) as ContainerConfig;
   }
 
   /** Ids of the containers this one depends on. */

@@ -12,6 +12,7 @@ import type { OciExitInfo } from '../oci/oci-runtime.js';
 import { logger } from '../util/log.js';
 import { cleanupAfterExit } from './cleanup.js';
 import type { ContainerRecord } from '../define/records.js';
+import type { Frozen } from '../state/record-cache.js';
 import type { EngineContext } from '../engine/context.js';
 import { queueEvent, save, withContainer, type CtrSession } from './session.js';
 
@@ -81,13 +82,19 @@ function runAutoCleanup(s: CtrSession): ResultAsync<void, LibpodError> {
 
 /**
  * A record as it stands after a sync (only running and paused containers can
- * have changed), taken under the container's lock; `undefined` when the
- * container was removed meanwhile.
+ * have changed): `rec` itself when the runtime has no exit for it, else the
+ * record synced under the container's lock; `undefined` when the container
+ * was removed meanwhile. Listing thousands of running containers thus costs
+ * one cheap exit check each, and a lock only for those that exited.
  */
-export function syncedRecord(ctx: EngineContext, rec: ContainerRecord): ResultAsync<ContainerRecord | undefined, LibpodError> {
+export function syncedRecord<T extends Frozen<ContainerRecord>>(ctx: EngineContext, rec: T): ResultAsync<T | ContainerRecord | undefined, LibpodError> {
   if (!inState(rec.state.state, 'running', 'paused')) return okAsync(rec);
-  return withContainer(ctx, rec.id, (s) => okAsync<ContainerRecord | undefined, LibpodError>(s.rec), syncContainer).orElse((e) =>
-    e.code === 'CtrRemoved' ? okAsync(undefined) : errAsync(e),
+  return ctx.oci.exitStatus(rec.id).andThen((exit) =>
+    exit === undefined
+      ? okAsync<T | ContainerRecord | undefined, LibpodError>(rec)
+      : withContainer(ctx, rec.id, (s) => okAsync<ContainerRecord | undefined, LibpodError>(s.rec), syncContainer).orElse((e) =>
+          e.code === 'CtrRemoved' ? okAsync(undefined) : errAsync(e),
+        ),
   );
 }
 

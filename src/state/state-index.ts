@@ -7,8 +7,9 @@
  */
 import { err, errAsync, ok, okAsync, ResultAsync, type Result } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
-import type { ContainerRecord, PodRecord, RecordKind, RecordMap, VolumeRecord } from '../define/records.js';
+import { recordKey, type ContainerRecord, type PodRecord, type RecordKind, type RecordMap, type VolumeRecord } from '../define/records.js';
 import { validateName, FULL_ID_PATTERN } from '../define/ids.js';
+import { RecordCache, thaw, type Frozen } from './record-cache.js';
 import { Relations } from './relations.js';
 import type { StateStore, StateWriteOp } from './state-store.js';
 import {
@@ -22,6 +23,16 @@ import {
 } from './state-rules.js';
 
 type R<T> = ResultAsync<T, LibpodError>;
+
+function byCreatedAt(a: { createdAt: string }, b: { createdAt: string }): number {
+  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0;
+}
+
+/** What the index keeps in memory once loaded: the relations and every record. */
+interface Loaded {
+  rel: Relations;
+  cache: RecordCache;
+}
 
 function emptyKey(what: string): LibpodError {
   return libpodError('InvalidArg', `must provide a non-empty ${what}`);
@@ -43,7 +54,7 @@ export class StateIndex {
   /** The store underneath (for open/close and capabilities). */
   readonly store: StateStore;
   #tail: Promise<unknown> = Promise.resolve();
-  #relations: Promise<Result<Relations, LibpodError>> | undefined;
+  #loaded: Promise<Result<Loaded, LibpodError>> | undefined;
 
   /** @param store an opened store (or one opened before the first call). */
   constructor(store: StateStore) {
@@ -137,16 +148,26 @@ export class StateIndex {
    */
   lookupContainer(idOrNameOrPrefix: string): R<ContainerRecord> {
     if (typeof idOrNameOrPrefix !== 'string' || idOrNameOrPrefix.length === 0) return errAsync(emptyKey('container name or ID'));
-    // A full id is one read; only names and prefixes need the whole list.
-    const direct = FULL_ID_PATTERN.test(idOrNameOrPrefix) ? this.store.get('container', idOrNameOrPrefix) : okAsync(undefined);
-    return direct.andThen((hit) => (hit ? okAsync(hit) : this.#lookupContainerByScan(idOrNameOrPrefix)));
+    return this.lookupContainerView(idOrNameOrPrefix).map((rec) => thaw<ContainerRecord>(rec));
   }
 
-  #lookupContainerByScan(idOrNameOrPrefix: string): R<ContainerRecord> {
-    return this.#related().andThen((rel) => {
-      const found = resolveLookup(idOrNameOrPrefix, [...rel.containers.values()], 'container');
+  /**
+   * {@link lookupContainer}, resolving to the shared frozen record (no copy):
+   * for read-only callers (handles, listings). It MUST NOT be changed.
+   */
+  lookupContainerView(idOrNameOrPrefix: string): R<Frozen<ContainerRecord>> {
+    if (typeof idOrNameOrPrefix !== 'string' || idOrNameOrPrefix.length === 0) return errAsync(emptyKey('container name or ID'));
+    return this.#load().andThen(({ rel, cache }) => {
+      // Full id, then name (both one map read), then a unique prefix (a scan).
+      const direct = FULL_ID_PATTERN.test(idOrNameOrPrefix) ? cache.get('container', idOrNameOrPrefix) : undefined;
+      if (direct) return okAsync(direct);
+      const named = rel.nameOwner(idOrNameOrPrefix);
+      const byName = named?.kind === 'container' ? cache.get('container', named.id) : undefined;
+      if (byName) return okAsync(byName);
+      const found = named?.kind === 'container' ? ok(undefined) : resolveLookup(idOrNameOrPrefix, [...rel.containers.values()], 'container');
       if (found.isErr()) return errAsync(found.error);
-      if (found.value) return this.getContainer(found.value.id);
+      const hit = found.value ? cache.get('container', found.value.id) : undefined;
+      if (hit) return okAsync(hit);
       const isPod = rel.idOwner(idOrNameOrPrefix)?.kind === 'pod' || rel.nameOwner(idOrNameOrPrefix)?.kind === 'pod';
       const msg = isPod
         ? `"${idOrNameOrPrefix}" is a pod, not a container: no such container`
@@ -155,9 +176,14 @@ export class StateIndex {
     });
   }
 
-  /** Every container. */
+  /** Every container (copies). */
   allContainers(): R<ContainerRecord[]> {
-    return this.store.list('container');
+    return this.#load().map(({ cache }) => cache.list('container').map((r) => thaw<ContainerRecord>(r)));
+  }
+
+  /** Every container as the shared frozen records (no copies), for read-only listings. They MUST NOT be changed. */
+  containerViews(): R<Frozen<ContainerRecord>[]> {
+    return this.#load().map(({ cache }) => cache.list('container'));
   }
 
   /** Ids of the containers that depend on `id` (libpod's `ContainerInUse`); `NoSuchCtr` when missing. */
@@ -240,9 +266,9 @@ export class StateIndex {
     });
   }
 
-  /** Every pod. */
+  /** Every pod (copies). */
   allPods(): R<PodRecord[]> {
-    return this.store.list('pod');
+    return this.#load().map(({ cache }) => cache.list('pod').map((r) => thaw<PodRecord>(r)));
   }
 
   /** The containers of a pod; `NoSuchPod` when the pod is missing. */
@@ -303,9 +329,9 @@ export class StateIndex {
     return this.#require('volume', name, () => libpodError('NoSuchVolume', `no volume with name "${name}" found: no such volume`));
   }
 
-  /** Every volume. */
+  /** Every volume (copies). */
   allVolumes(): R<VolumeRecord[]> {
-    return this.store.list('volume');
+    return this.#load().map(({ cache }) => cache.list('volume').map((r) => thaw<VolumeRecord>(r)));
   }
 
   /** Ids of the containers whose config uses the volume; `NoSuchVolume` when missing. */
@@ -330,22 +356,29 @@ export class StateIndex {
     return new ResultAsync(run);
   }
 
+  /** A fresh read of one record (verbs work on what the store holds, not on the listing cache). */
   #require<K extends RecordKind>(kind: K, key: string, missing: () => LibpodError): R<RecordMap[K]> {
     return this.store.get(kind, key).andThen((v) => (v === undefined ? errAsync(missing()) : okAsync(v)));
   }
 
-  /** The relations, read from the store on first use (a failed read is retried next time). */
   #related(): R<Relations> {
-    if (!this.#relations) {
-      const loading = ResultAsync.combine([this.store.list('container'), this.store.list('pod'), this.store.list('volume')]).map(([c, p, v]) =>
-        Relations.of(c, p, v),
-      );
-      this.#relations = Promise.resolve(loading).then((r) => {
-        if (r.isErr()) this.#relations = undefined;
+    return this.#load().map((l) => l.rel);
+  }
+
+  /** The relations and records, read from the store on first use (a failed read is retried next time). */
+  #load(): R<Loaded> {
+    if (!this.#loaded) {
+      const loading = ResultAsync.combine([this.store.list('container'), this.store.list('pod'), this.store.list('volume')]).map(([c, p, v]) => ({
+        rel: Relations.of(c, p, v),
+        // Creation order, as listings want it (later records are added at the end).
+        cache: RecordCache.of({ container: [...c].sort(byCreatedAt), pod: p, volume: v }, recordKey),
+      }));
+      this.#loaded = Promise.resolve(loading).then((r) => {
+        if (r.isErr()) this.#loaded = undefined;
         return r;
       });
     }
-    return new ResultAsync(this.#relations);
+    return new ResultAsync(this.#loaded);
   }
 
   /**
@@ -355,9 +388,12 @@ export class StateIndex {
    */
   #write(ops: readonly StateWriteOp[]): R<void> {
     return this.store.write(ops).andThen(() => {
-      if (!this.#relations) return okAsync(undefined);
-      return this.#related()
-        .map((rel) => rel.apply(ops))
+      if (!this.#loaded) return okAsync(undefined);
+      return this.#load()
+        .map(({ rel, cache }) => {
+          rel.apply(ops);
+          cache.apply(ops);
+        })
         .orElse(() => okAsync(undefined));
     });
   }
