@@ -11,7 +11,7 @@
 // Engine
 export { Runtime } from './runtime.js';
 export { labelsMatch, type ContainerFilter } from './container/container-filter.js';
-export type { RuntimeOptions } from './runtime-options.js';
+export type { RuntimeOptions, StorageOptions } from './runtime-options.js';
 export { Container, type LogOptions } from './container/container.js';
 export type { ExecOptions, ExecResult } from './container/exec.js';
 export type { HealthCheckResult } from './container/health.js';
@@ -49,6 +49,12 @@ export { DEFAULT_NETWORK, type NetworkConfig } from './network/network-config.js
 export { FakeNetworkBackend, type FakeNetworkOp } from './network/fake/fake-network-backend.js';
 export { NetavarkNetworkBackend, NETWORK_PACKAGES, type NetavarkOptions } from './network/netavark/netavark-backend.js';
 
+// Images
+export { Image } from './image/image.js';
+export type { ImageHistoryEntry, ImageInspect, ImageInspectConfig } from './image/image-inspect.js';
+export type { ImageFilter, RemoveImageOptions, RemoveImageResult } from './image/image-verbs.js';
+export { ImageStore, type ImageStoreOptions, type ContainerLayerRecord, type ImageRecord, type LayerRecord, type PutImageInput, type PutLayerInput, type PutLayerResult, type StorageDriverName } from './image/store/image-store.js';
+
 // Errors, states, data
 export { LibpodError, ERROR_CODES, isLibpodError, type ErrorCode, type LibpodErrorOptions } from './define/errors.js';
 export { CONTAINER_STATES, TRANSITIONS, isContainerState, type ContainerState, type LifecycleVerb } from './define/states.js';
@@ -67,6 +73,7 @@ export type {
   EventFilter,
   EventStatus,
   EventType,
+  ImageEventStatus,
   LibpodEvent,
   LibpodEvent as Event,
   PodEventStatus,

@@ -9,6 +9,15 @@ import { libpodError, type LibpodError } from './define/errors.js';
 import type { OciRuntime } from './oci/oci-runtime.js';
 import type { StateStore } from './state/state-store.js';
 import type { NetworkBackend } from './network/backend.js';
+import type { StorageDriverName } from './image/store/layout.js';
+
+/** Where images and containers' layers are stored (see README, "Images"). */
+export interface StorageOptions {
+  /** The storage directory (default `<root>/storage`); several Runtimes may share one. */
+  path?: string;
+  /** `'overlay'` (default as root when the kernel has it) or `'vfs'` (copies: no mounts, no root). Fixed when the directory is made. */
+  driver?: StorageDriverName;
+}
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -25,6 +34,8 @@ export interface RuntimeOptions {
    * the fake one), `'fake'` (wires nothing), or an implementation.
    */
   networkBackend?: 'netavark' | 'fake' | NetworkBackend;
+  /** Image storage: its directory, or `{ path?, driver? }` (default `<root>/storage`, driver chosen by the host). */
+  storage?: string | StorageOptions;
 }
 
 /** Options with defaults applied. */
@@ -33,6 +44,8 @@ export interface ResolvedRuntimeOptions {
   runRoot: string;
   store: 'level' | 'memory' | StateStore;
   ociRuntime: 'runc' | 'crun' | 'fake' | OciRuntime;
+  /** The image storage directory and, when asked for, its driver. */
+  storage: { path: string; driver?: StorageDriverName };
   networkBackend: 'netavark' | 'fake' | NetworkBackend;
 }
 
@@ -64,7 +77,7 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   const o = (options ?? {}) as RuntimeOptions;
   if (typeof o !== 'object' || Array.isArray(o)) return err(libpodError('InvalidArg', 'runtime options must be an object'));
   for (const k of Object.keys(o)) {
-    if (!['root', 'runRoot', 'store', 'ociRuntime', 'networkBackend'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
+    if (!['root', 'runRoot', 'store', 'ociRuntime', 'networkBackend', 'storage'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
   }
   const defaults = defaultRoots();
   const root = o.root ?? defaults.root;
@@ -86,5 +99,19 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   if (networkBackend !== 'netavark' && networkBackend !== 'fake' && !isNetworkBackend(networkBackend)) {
     return err(libpodError('InvalidArg', `networkBackend must be 'netavark', 'fake' or a NetworkBackend, got ${JSON.stringify(networkBackend)}`));
   }
-  return ok({ root, runRoot, store, ociRuntime, networkBackend });
+  const storage = resolveStorage(o.storage, root);
+  if (storage.isErr()) return err(storage.error);
+  return ok({ root, runRoot, store, ociRuntime, networkBackend, storage: storage.value });
+}
+
+function resolveStorage(v: unknown, root: string): Result<ResolvedRuntimeOptions['storage'], LibpodError> {
+  const bad = (why: string): Result<never, LibpodError> => err(libpodError('InvalidArg', `storage ${why}`));
+  if (v === undefined) return ok({ path: join(root, 'storage') });
+  if (typeof v === 'string') return isAbsolute(v) ? ok({ path: v }) : bad(`must be an absolute path, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('must be a path or { path?, driver? }');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'path' && k !== 'driver') return bad(`has an unknown key "${k}"`);
+  if (o.path !== undefined && (typeof o.path !== 'string' || !isAbsolute(o.path))) return bad(`path must be an absolute path, got ${JSON.stringify(o.path)}`);
+  if (o.driver !== undefined && o.driver !== 'overlay' && o.driver !== 'vfs') return bad(`driver must be 'overlay' or 'vfs', got ${JSON.stringify(o.driver)}`);
+  return ok({ path: (o.path as string | undefined) ?? join(root, 'storage'), ...(o.driver === undefined ? {} : { driver: o.driver }) });
 }

@@ -43,7 +43,10 @@ import { createPod, podCreatedEvents, type PodCreateOptions } from './pod/pod-cr
 import { refuseInfraRemoval, removePodVerb, type RemovePodOptions } from './pod/pod-remove.js';
 import { checkTimeoutOptions } from './util/options.js';
 import { hardenMethods } from './util/harden.js';
-import { checkOptions, date, oneOrMany, shape, str, stringMap } from './util/validate.js';
+import { Image } from './image/image.js';
+import { listImages, lookupImageRecord, pruneImagesVerb, removeImageVerb, type ImageFilter, type RemoveImageOptions, type RemoveImageResult } from './image/image-verbs.js';
+import { ImageStore } from './image/store/image-store.js';
+import { bool, checkOptions, date, labelFilter, oneOrMany, shape, str, stringMap } from './util/validate.js';
 import { withPod } from './pod/pod-session.js';
 import { checkPodFilter, listPods, type PodFilter } from './pod/pod-status.js';
 import { pruneContainersVerb, prunePodsVerb } from './pod/prune.js';
@@ -59,6 +62,8 @@ const READ_EVENTS_SHAPE = {
   until: date,
   filter: shape({ type: oneOrMany(str), status: oneOrMany(str), id: oneOrMany(str), name: oneOrMany(str), attributes: stringMap }),
 };
+
+const IMAGE_FILTER_SHAPE = { reference: str, label: labelFilter, dangling: bool };
 
 /** A libpod-ts engine over one root. Open with {@link Runtime.open}. */
 export class Runtime {
@@ -95,8 +100,20 @@ export class Runtime {
       locks,
       restarts: new RestartTimers((id) => void onRestartDue(this.#ctx, id)),
       publish: (events) => this.#publish(events),
+      imageStore: () => this.#imageStore(o.storage),
       guard: () => (this.#closed ? err(libpodError('RuntimeFinalized', 'runtime has already been closed: runtime finalized')) : ok(undefined)),
     };
+  }
+
+  #images: ResultAsync<ImageStore, LibpodError> | undefined;
+
+  /** The image store, opened on first use; a failed open is retried by the next use. */
+  #imageStore(storage: ResolvedRuntimeOptions['storage']): ResultAsync<ImageStore, LibpodError> {
+    this.#images ??= ImageStore.open(storage.path, storage.driver === undefined ? {} : { driver: storage.driver }).mapErr((e) => {
+      this.#images = undefined;
+      return e;
+    });
+    return this.#images;
   }
 
   /**
@@ -420,6 +437,66 @@ export class Runtime {
   /** Removes pods with no running or paused member; resolves to their ids. */
   prunePods(): ResultAsync<string[], LibpodError> {
     return this.#guarded(() => prunePodsVerb(this.#ctx));
+  }
+
+  // ---- images ----
+
+  /** Images matching `filter` (reference, label, dangling), newest first. */
+  images(filter: ImageFilter = {}): ResultAsync<Image[], LibpodError> {
+    return this.#guarded(() => {
+      const bad = checkOptions(filter, 'images filter', IMAGE_FILTER_SHAPE);
+      if (bad) return errAsync(bad);
+      return listImages(this.#ctx, filter).map((recs) => recs.map((r) => new Image(this.#ctx, r)));
+    });
+  }
+
+  /**
+   * Finds an image by name (`busybox` is `docker.io/library/busybox:latest`;
+   * short names also match local names such as `localhost/busybox:latest`),
+   * `name@digest`, full id, or unique id prefix (ambiguous: `InvalidArg`).
+   */
+  lookupImage(nameOrId: string): ResultAsync<Image, LibpodError> {
+    return this.#guarded(() => {
+      if (typeof nameOrId !== 'string') return errAsync(libpodError('InvalidArg', 'image name or id must be a string'));
+      return lookupImageRecord(this.#ctx, nameOrId).map((r) => new Image(this.#ctx, r));
+    });
+  }
+
+  /**
+   * Removes an image (podman's `rmi`). By a name the image shares with other
+   * names, only that name goes. `ImageInUse` while containers use it, unless
+   * `force`, which removes this Runtime's containers using it first.
+   */
+  removeImage(image: Image | string, opts: RemoveImageOptions = {}): ResultAsync<RemoveImageResult, LibpodError> {
+    return this.#guarded(() => {
+      if (!(image instanceof Image) && typeof image !== 'string') return errAsync(libpodError('InvalidArg', 'removeImage needs an Image or a name or id'));
+      const bad = checkOptions(opts, 'image remove', { force: bool });
+      if (bad) return errAsync(bad);
+      return removeImageVerb(this.#ctx, image instanceof Image ? { id: image.id } : image, opts, (ids) => this.#removeImageUsers(ids));
+    });
+  }
+
+  /** `removeImage({ force })`: this Runtime's containers go; another Runtime's keep the image in use. */
+  #removeImageUsers(ids: string[]): ResultAsync<void, LibpodError> {
+    return ids.reduce<ResultAsync<void, LibpodError>>(
+      (acc, id) =>
+        acc.andThen(() =>
+          this.#ctx.index
+            .lookupContainer(id)
+            .mapErr((e) => (e.code === 'NoSuchCtr' ? libpodError('ImageInUse', `image is in use by container ${id} of another runtime: image is being used`) : e))
+            .andThen((rec) => this.removeContainer(this.#handle(rec), { force: true })),
+        ),
+      okAsync(undefined),
+    );
+  }
+
+  /** Removes unused images without names (`all`: every unused image); resolves to their ids. */
+  pruneImages(opts: { all?: boolean } = {}): ResultAsync<string[], LibpodError> {
+    return this.#guarded(() => {
+      const bad = checkOptions(opts, 'image prune', { all: bool });
+      if (bad) return errAsync(bad);
+      return pruneImagesVerb(this.#ctx, opts);
+    });
   }
 
   /**

@@ -15,6 +15,7 @@ import { readCheckpointArchive, writeCheckpointArchive } from './checkpoint-arch
 import { cleanupVerb } from './cleanup.js';
 import { checkDependenciesRunning } from './dependencies.js';
 import { syncContainer } from './sync.js';
+import { imageChangesDir } from './image-rootfs.js';
 import { pathsOf, queueEvent, save, type CtrSession } from './session.js';
 import { mountStorage } from './storage.js';
 import { createInRuntime, startInRuntime } from './runtime-ops.js';
@@ -86,18 +87,26 @@ function removeBundleFiles(s: CtrSession, names: readonly string[]): ResultAsync
   }, 'Internal', 'removing checkpoint logs');
 }
 
+/** The directory of the container's own root filesystem changes (overlay upper layer), if it has one. */
+function rootfsDiffDir(s: CtrSession): ResultAsync<string | undefined, LibpodError> {
+  if (s.rec.config.image !== undefined) return imageChangesDir(s);
+  return okAsync(s.rec.config.rootfsOverlay ? pathsOf(s).overlayUpper : undefined);
+}
+
 function exportCheckpoint(s: CtrSession, target: string, ignoreRootfs: boolean): ResultAsync<void, LibpodError> {
   const paths = pathsOf(s);
   return attempt(async () => {
     const specDump = JSON.parse(await readFile(paths.configJson, 'utf8')) as object;
     return specDump;
   }, 'Internal', 'reading spec for checkpoint export').andThen((specDump) =>
-    writeCheckpointArchive(target, {
-      configDump: { id: s.rec.id, name: s.rec.name, config: s.rec.config },
-      specDump,
-      checkpointDir: paths.checkpointDir,
-      ...(s.rec.config.rootfsOverlay && !ignoreRootfs ? { rootfsDiffDir: paths.overlayUpper } : {}),
-    }),
+    rootfsDiffDir(s).andThen((diffDir) =>
+      writeCheckpointArchive(target, {
+        configDump: { id: s.rec.id, name: s.rec.name, config: s.rec.config },
+        specDump,
+        checkpointDir: paths.checkpointDir,
+        ...(diffDir !== undefined && !ignoreRootfs ? { rootfsDiffDir: diffDir } : {}),
+      }),
+    ),
   );
 }
 
@@ -115,9 +124,9 @@ function importCheckpoint(s: CtrSession, file: string, ignoreRootfs: boolean): R
       }, 'Internal', 'installing imported checkpoint'),
     )
     .andThen((diff) =>
-      diff && s.rec.config.rootfsOverlay && !ignoreRootfs
-        ? extractTree(createReadStream(diff), paths.overlayUpper, { symlinks: 'any' }).map(() => undefined)
-        : okAsync(undefined),
+      rootfsDiffDir(s).andThen((into) =>
+        diff && into !== undefined && !ignoreRootfs ? extractTree(createReadStream(diff), into, { symlinks: 'any' }).map(() => undefined) : okAsync(undefined),
+      ),
     )
     .andThen(() => attempt(() => rm(work, { recursive: true, force: true }), 'Internal', 'removing import dir'));
 }

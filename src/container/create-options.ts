@@ -15,7 +15,7 @@ import { checkSeccompOption } from './seccomp.js';
 import { stringMap as stringMapCheck } from '../util/validate.js';
 
 const KNOWN_OPTIONS = new Set<string>([
-  'name', 'rootfs', 'rootfsOverlay', 'command', 'env', 'workDir', 'user', 'terminal', 'stdin', 'labels',
+  'name', 'rootfs', 'image', 'entrypoint', 'pullPolicy', 'rootfsOverlay', 'command', 'env', 'workDir', 'user', 'terminal', 'stdin', 'labels',
   'annotations', 'stopSignal', 'stopTimeout', 'restartPolicy', 'restartRetries', 'dependencies', 'pod',
   'volumes', 'mounts', 'network', 'privileged', 'capAdd', 'capDrop', 'readOnly', 'resources', 'healthCheck',
   'hooksDir', 'seccompProfile',
@@ -131,6 +131,9 @@ function checkHealthCheck(v: unknown): Check {
 const CHECKS: Record<string, (v: unknown) => Check> = {
   name: (v) => validateName(v, 'container').map(() => undefined),
   rootfs: checkRootfs,
+  image: (v) => (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? fine : invalid('image must be a name, an id or an Image')),
+  entrypoint: (v) => stringArray(v, 'entrypoint'),
+  pullPolicy: (v) => (['always', 'missing', 'newer', 'never'].includes(v as string) ? fine : invalid("pullPolicy must be one of 'always', 'missing', 'newer', 'never'")),
   rootfsOverlay: (v) => boolOpt(v, 'rootfsOverlay'),
   command: (v) => stringArray(v, 'command', true),
   env: (v) => stringMap(v, 'env'),
@@ -169,8 +172,14 @@ export function validateCreateOptions(opts: unknown, name: string): Result<Conta
   for (const key of Object.keys(opts)) {
     if (!KNOWN_OPTIONS.has(key)) return err(libpodError('InvalidArg', `unknown container option "${key}"`));
   }
-  if (opts.rootfs === undefined) return err(libpodError('InvalidArg', 'rootfs is required: the host directory to use as the root filesystem'));
-  if (opts.command === undefined) return err(libpodError('InvalidArg', 'command is required, e.g. ["/bin/sh", "-c", "echo hi"]'));
+  if (opts.rootfs === undefined && opts.image === undefined) {
+    return err(libpodError('InvalidArg', 'rootfs or image is required: the host directory or the image to use as the root filesystem'));
+  }
+  if (opts.rootfs !== undefined && opts.image !== undefined) return err(libpodError('InvalidArg', 'rootfs and image are exclusive: give one'));
+  if (opts.image === undefined && (opts.entrypoint !== undefined || opts.pullPolicy !== undefined)) {
+    return err(libpodError('InvalidArg', 'entrypoint and pullPolicy need an image'));
+  }
+  if (opts.command === undefined && opts.image === undefined) return err(libpodError('InvalidArg', 'command is required, e.g. ["/bin/sh", "-c", "echo hi"]'));
   for (const [key, value] of Object.entries(opts)) {
     if (value === undefined) continue;
     const check = CHECKS[key]?.(value) ?? fine;
@@ -179,10 +188,12 @@ export function validateCreateOptions(opts: unknown, name: string): Result<Conta
   if (opts.restartRetries !== undefined && opts.restartRetries !== 0 && opts.restartPolicy !== 'on-failure') {
     return err(libpodError('InvalidArg', 'restartRetries is only allowed with restartPolicy "on-failure"'));
   }
-  const o = structuredClone(opts) as unknown as ContainerCreateOptions;
+  const { image, ...o } = structuredClone(opts) as unknown as ContainerCreateOptions;
   return ok({
     ...o,
+    ...(typeof image === 'string' ? { image } : {}),
     name,
+    command: o.command ?? [],
     rootfsOverlay: o.rootfsOverlay ?? false,
     env: o.env ?? {},
     workDir: o.workDir ?? '/',

@@ -13,6 +13,9 @@ import type { EngineContext } from '../engine/context.js';
 import { createVolume, removeVolumeRecord } from '../volume/volume-create.js';
 import { volumeEvent } from '../volume/volume-events.js';
 import { validateCreateOptions } from './create-options.js';
+import type { GivenOptions } from '../image/apply-config.js';
+import { failAfter } from '../util/safe.js';
+import { createImageLayer, optionsForValidation, removeImageLayer, resolveCreateImage, withImageConfig } from './image-rootfs.js';
 
 /** Extra, engine-internal creation settings (pods use them for infra containers). */
 export interface InternalCreateOptions {
@@ -67,11 +70,16 @@ export function createContainer(ctx: EngineContext, opts: unknown, internal: Int
   if (guarded.isErr()) return errAsync(guarded.error);
   if (typeof opts !== 'object' || opts === null) return errAsync(libpodError('InvalidArg', 'container options must be an object'));
   const requested = (opts as { name?: unknown }).name;
-  return chooseName(ctx, requested)
-    .andThen((name) => {
-      const config = validateCreateOptions(opts, name);
-      return config.isErr() ? errAsync(config.error) : okAsync(config.value);
-    })
+  const given = opts as GivenOptions;
+  return resolveCreateImage(ctx, given)
+    .andThen((image) =>
+      chooseName(ctx, requested)
+        .andThen((name) => {
+          const config = validateCreateOptions(optionsForValidation(given, image), name);
+          return config.isErr() ? errAsync(config.error) : okAsync(config.value);
+        })
+        .andThen((config) => withImageConfig(config, given, image)),
+    )
     .andThen((config) =>
       ResultAsync.combine([resolveDependencies(ctx, config), resolvePod(ctx, config)]).andThen(([deps, pod]) => {
         const dependencyIds = pod.infraId && !internal.isInfra && !deps.includes(pod.infraId) ? [...deps, pod.infraId] : deps;
@@ -87,14 +95,20 @@ export function createContainer(ctx: EngineContext, opts: unknown, internal: Int
             ...(createdVolumes.length > 0 ? { createdVolumes: createdVolumes.map((v) => v.name) } : {}),
             state: initialContainerState(),
           };
-          return ctx.index
-            .addContainer(rec)
-            .map(() => {
-              // Announced only now that the container that made them exists (a failed create removes them).
-              ctx.publish(createdVolumes.map((v) => volumeEvent(v, 'create')));
-              return rec;
-            })
-            .orElse((e) => undoVolumes(ctx, createdVolumes).andThen(() => errAsync(e)));
+          const undo = (e: LibpodError): ResultAsync<never, LibpodError> =>
+            failAfter(e, () => removeImageLayer(ctx, rec.id, config).andThen(() => undoVolumes(ctx, createdVolumes)));
+          return createImageLayer(ctx, rec.id, config)
+            .orElse((e) => undoVolumes(ctx, createdVolumes).andThen(() => errAsync(e)))
+            .andThen(() =>
+              ctx.index
+                .addContainer(rec)
+                .map(() => {
+                  // Announced only now that the container that made them exists (a failed create removes them).
+                  ctx.publish(createdVolumes.map((v) => volumeEvent(v, 'create')));
+                  return rec;
+                })
+                .orElse(undo),
+            );
         });
       }),
     );

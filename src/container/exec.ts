@@ -75,7 +75,7 @@ export function execStart(s: CtrSession, command: string[], opts: ExecOptions): 
         workDir: opts.workDir,
         tty: opts.tty ?? false,
         privileged: (opts.privileged ?? false) || s.rec.config.privileged,
-        rootfsPath: s.rec.state.mountPoint ?? s.rec.config.rootfs,
+        rootfsPath: s.rec.state.mountPoint ?? s.rec.config.rootfs ?? '',
       });
       if (proc.isErr()) return errAsync(proc.error);
       return s.ctx.oci.execute(s.rec.id, {

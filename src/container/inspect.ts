@@ -7,6 +7,7 @@ import type { LibpodError } from '../define/errors.js';
 import type { ContainerInspect, InspectMount } from '../define/inspect.js';
 import type { ContainerRecord } from '../define/records.js';
 import { dirSize } from './rootfs.js';
+import { imageContainerSizes } from './image-rootfs.js';
 import { volumeMountsFor } from './storage.js';
 import { pathsOf } from './session.js';
 import type { CtrSession } from './session.js';
@@ -71,7 +72,8 @@ export function inspectVerb(s: CtrSession, opts: { size?: boolean } = {}): Resul
       ...(st.health ? { health: structuredClone(st.health) } : {}),
     };
     if (!opts.size) return okAsync(base);
+    if (rec.config.image !== undefined) return imageContainerSizes(s).map((sizes) => ({ ...base, ...sizes }));
     const rw = rec.config.rootfsOverlay ? dirSize(paths.overlayUpper) : okAsync<number | undefined, LibpodError>(undefined);
-    return dirSize(rec.config.rootfs).andThen((rootFsSize) => rw.map((rwSize) => ({ ...base, rootFsSize, rwSize })));
+    return dirSize(rec.config.rootfs ?? '').andThen((rootFsSize) => rw.map((rwSize) => ({ ...base, rootFsSize, rwSize })));
   });
 }

@@ -137,7 +137,7 @@ function capabilitySet(config: ContainerConfig, user: ExecUser, hostCaps: readon
 
 function buildProcess(input: SpecInput, hostname: string | undefined): Result<OciProcess, LibpodError> {
   const { config } = input;
-  const args = checkCommand(config.command);
+  const args = checkCommand([...(config.entrypoint ?? []), ...config.command]);
   if (args.isErr()) return err(args.error);
   const cwd = config.workDir || '/';
   if (!isAbsolute(cwd)) return invalid(`invalid working directory ${JSON.stringify(cwd)}: must be an absolute path`);

@@ -11,6 +11,7 @@ import { inState } from '../define/states.js';
 import { cleanupContainer } from './cleanup.js';
 import { reapExecSessions, stopExecSessions } from './exec-sessions.js';
 import { removeContainerDirs } from './runtime-ops.js';
+import { removeImageLayer } from './image-rootfs.js';
 import { queueEvent, save, type CtrSession } from './session.js';
 import { stopAndRecord } from './lifecycle.js';
 import { sequenceAll } from '../util/safe.js';
@@ -103,6 +104,8 @@ export function removeVerb(s: CtrSession, opts: RemoveContainerOptions): ResultA
         return save(s).andThen(() => errAsync(e));
       });
     })
+    // The writable layer goes before the record: a failure leaves the record (removing) for a retry.
+    .andThen(() => removeImageLayer(s.ctx, s.rec.id, s.rec.config))
     .andThen(() => s.ctx.index.removeContainer(s.rec.id))
     .andThen(() => {
       s.ctx.restarts.cancel(s.rec.id);

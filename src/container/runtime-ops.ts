@@ -54,7 +54,7 @@ function podSetting(s: CtrSession): ResultAsync<PodSetting, LibpodError> {
 /** Builds the spec (plus precreate hooks) for the session's container. */
 function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHook[] }, LibpodError> {
   const { rec } = s;
-  const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs;
+  const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs ?? '';
   return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumeMounts]) => {
     const seccompProfile = chooseSeccompProfile(rec.config, { required: s.ctx.oci.features.runsProcesses !== false });
     if (seccompProfile.isErr()) return errAsync(seccompProfile.error);

@@ -16,6 +16,7 @@ import { attempt, improper, type LibpodError } from '../define/errors.js';
 import { inState } from '../define/states.js';
 import { acquireVolume, releaseVolume } from '../volume/volume-mounts.js';
 import { mountOverlay, unmountOverlay } from './rootfs.js';
+import { mountImageRootfs, unmountImageRootfs } from './image-rootfs.js';
 import { pathsOf, save, type CtrSession } from './session.js';
 
 /**
@@ -37,13 +38,15 @@ async function makeUpperDir(upper: string, lower: string): Promise<void> {
 /** Mounts the root filesystem (overlay when configured); returns its path. */
 function mountRootfs(s: CtrSession): ResultAsync<string, LibpodError> {
   const { config } = s.rec;
-  if (!config.rootfsOverlay) return okAsync(config.rootfs);
+  if (config.image !== undefined) return mountImageRootfs(s);
+  const rootfs = config.rootfs ?? '';
+  if (!config.rootfsOverlay) return okAsync(rootfs);
   const p = pathsOf(s);
   return attempt(async () => {
-    await makeUpperDir(p.overlayUpper, config.rootfs);
+    await makeUpperDir(p.overlayUpper, rootfs);
     for (const dir of [p.overlayWork, p.overlayMerged]) await mkdir(dir, { recursive: true, mode: 0o700 });
   }, 'Internal', `preparing overlay directories of container ${s.rec.id}`)
-    .andThen(() => mountOverlay(config.rootfs, p.overlayUpper, p.overlayWork, p.overlayMerged))
+    .andThen(() => mountOverlay(rootfs, p.overlayUpper, p.overlayWork, p.overlayMerged))
     .map(() => p.overlayMerged);
 }
 
@@ -73,6 +76,7 @@ export function mountStorage(s: CtrSession): ResultAsync<string, LibpodError> {
 }
 
 function unmountRootfs(s: CtrSession): ResultAsync<void, LibpodError> {
+  if (s.rec.config.image !== undefined) return unmountImageRootfs(s);
   return s.rec.config.rootfsOverlay ? unmountOverlay(pathsOf(s).overlayMerged) : okAsync(undefined);
 }
 

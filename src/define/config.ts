@@ -4,6 +4,9 @@
  */
 import type { Signal } from './signals.js';
 
+/** When `newContainer({ image })` pulls the image, as podman's `--pull`. */
+export type PullPolicy = 'always' | 'missing' | 'newer' | 'never';
+
 /** Restart policies, as podman's `--restart`. */
 export type RestartPolicy = 'no' | 'on-failure' | 'always' | 'unless-stopped';
 
@@ -59,12 +62,22 @@ export interface HealthCheckConfig {
 export interface ContainerCreateOptions {
   /** Name; generated (`adjective_noun`) when absent. Must match `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
   name?: string;
-  /** Absolute path of a host directory used as the root filesystem. */
-  rootfs: string;
+  /** Absolute path of a host directory used as the root filesystem (this or `image`). */
+  rootfs?: string;
+  /**
+   * An image (name, id, id prefix or `Image`) whose layers, under a writable
+   * layer of the container's own, make the root filesystem (this or
+   * `rootfs`); its config supplies the defaults the other options override.
+   */
+  image?: string | { readonly id: string };
+  /** With `image`: replaces the image's Entrypoint (and drops its Cmd unless `command` is given). */
+  entrypoint?: string[];
+  /** With `image`: when to pull it (`'missing'` by default). Registries come with part 2: a missing image is `NoSuchImage`. */
+  pullPolicy?: PullPolicy;
   /** Mount the rootfs as the lower layer of an overlay so writes never reach it (default false). */
   rootfsOverlay?: boolean;
-  /** The command and its arguments; `command[0]` is looked up in the container's PATH. */
-  command: string[];
+  /** The command and its arguments; `command[0]` is looked up in the container's PATH. With `image`: replaces its Cmd (optional). */
+  command?: string[];
   /** Environment variables (PATH and TERM get defaults). */
   env?: Record<string, string>;
   /** Working directory inside the container (absolute; default `/`). */
@@ -125,6 +138,10 @@ export interface ContainerCreateOptions {
  */
 export interface ContainerConfig extends ContainerCreateOptions {
   name: string;
+  /** The command after the entrypoint (with an image: the caller's, else the image's Cmd). */
+  command: string[];
+  /** With an image: the id of the image the container was made from. */
+  image?: string;
   rootfsOverlay: boolean;
   env: Record<string, string>;
   workDir: string;

@@ -4,7 +4,7 @@
  */
 
 /** What an event is about. */
-export type EventType = 'container' | 'pod' | 'volume' | 'network' | 'system';
+export type EventType = 'container' | 'pod' | 'volume' | 'network' | 'system' | 'image';
 
 /** Container event statuses (libpod's `events.Status` names). */
 export type ContainerEventStatus =
@@ -24,14 +24,17 @@ export type NetworkEventStatus = 'create' | 'remove' | 'connect' | 'disconnect' 
 /** System event statuses. */
 export type SystemEventStatus = 'refresh' | 'renumber' | 'open' | 'close';
 
+/** Image event statuses. */
+export type ImageEventStatus = 'pull' | 'push' | 'tag' | 'untag' | 'remove' | 'load' | 'save' | 'commit' | 'prune';
+
 /** Any event status. */
-export type EventStatus = ContainerEventStatus | PodEventStatus | VolumeEventStatus | NetworkEventStatus | SystemEventStatus;
+export type EventStatus = ContainerEventStatus | PodEventStatus | VolumeEventStatus | NetworkEventStatus | SystemEventStatus | ImageEventStatus;
 
 /** One event. `died` events carry `exitCode`. */
 export interface LibpodEvent {
   type: EventType;
   status: EventStatus;
-  /** Container, pod or network id, volume name, or `''` for system events. */
+  /** Container, pod, network or image id, volume name, or `''` for system events. */
   id: string;
   name: string;
   time: Date;
@@ -46,6 +49,7 @@ export interface RuntimeEvents {
   volume: (event: LibpodEvent) => void;
   network: (event: LibpodEvent) => void;
   system: (event: LibpodEvent) => void;
+  image: (event: LibpodEvent) => void;
 }
 
 /** Which events `readEvents` returns; each given field must match (arrays: any of). */

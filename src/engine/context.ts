@@ -12,7 +12,8 @@ import type { Ipam } from '../network/ipam.js';
 import type { OciRuntime } from '../oci/oci-runtime.js';
 import type { StateIndex } from '../state/state-index.js';
 import type { RestartTimers } from './restart-timers.js';
-import type { Result } from 'neverthrow';
+import type { ImageStore } from '../image/store/image-store.js';
+import type { Result, ResultAsync } from 'neverthrow';
 
 /** The engine internals an operation needs. */
 export interface EngineContext {
@@ -31,6 +32,8 @@ export interface EngineContext {
   readonly restarts: RestartTimers;
   /** Records and delivers events; call only after the state was committed and unlocked. */
   publish(events: readonly LibpodEvent[]): void;
+  /** The image store, opened on first use (shared with other Runtimes on the same storage directory). */
+  imageStore(): ResultAsync<ImageStore, LibpodError>;
   /** `Err(RuntimeFinalized)` once the runtime was closed. */
   guard(): Result<void, LibpodError>;
 }

@@ -11,14 +11,14 @@ import type { ContainerLayerRecord } from './records.js';
 import { containerLock, readRecord, removeRecord, STORE_LOCK, writeRecord, type StoreCore } from './store-core.js';
 
 /** Creates container `id`'s layer on image `imageId`. */
-export async function createContainerLayer(core: StoreCore, id: string, imageId: string): Promise<ContainerLayerRecord> {
+export async function createContainerLayer(core: StoreCore, id: string, imageId: string, owner?: string): Promise<ContainerLayerRecord> {
   return core.locks.with(containerLock(id), async () => {
     const rec = await core.locks.with(STORE_LOCK, async () => {
       const image = await readRecord(core, 'images', imageId);
       if (!image) throw libpodError('NoSuchImage', `image ${imageId} is not in the store`);
       const existing = await readRecord(core, 'containers', id);
       if (existing && !existing.incomplete) throw libpodError('CtrExists', `container ${id} already has a layer`);
-      const r: ContainerLayerRecord = { id, imageId, layers: image.layers, createdAt: new Date().toISOString(), incomplete: true };
+      const r: ContainerLayerRecord = { id, imageId, layers: image.layers, createdAt: new Date().toISOString(), incomplete: true, ...(owner === undefined ? {} : { owner }) };
       await writeRecord(core, 'containers', r);
       return r;
     });

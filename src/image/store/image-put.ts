@@ -10,7 +10,7 @@ import { chainIds, digestHex, isDigest, sha256Digest } from './digest.js';
 import type { ImageRecord } from './records.js';
 import { layerLock, listRecords, readRecord, removeRecord, writeRecord, type StoreCore } from './store-core.js';
 
-/** What {@link putImage} takes. */
+/** What `ImageStore.putImage` takes. */
 export interface PutImageInput {
   /** The manifest's bytes, as pulled or loaded (OCI or Docker schema 2): its digest is the image's `digest`. */
   manifest: Uint8Array;

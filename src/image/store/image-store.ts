@@ -242,11 +242,11 @@ export class ImageStore {
 
   // ---- container layers ----
 
-  /** Creates container `id`'s writable layer on image `imageId`. */
-  createContainerLayer(id: string, imageId: string): ResultAsync<ContainerLayerRecord, LibpodError> {
+  /** Creates container `id`'s writable layer on image `imageId`; `owner` (a Runtime's root) is recorded with it. */
+  createContainerLayer(id: string, imageId: string, owner?: string): ResultAsync<ContainerLayerRecord, LibpodError> {
     if (!isHexId(id)) return badId('container id', id);
     if (!isHexId(imageId)) return badId('image id', imageId);
-    return fromAsync(() => createContainerLayer(this.#core, id, imageId), 'creating container layer');
+    return fromAsync(() => createContainerLayer(this.#core, id, imageId, owner), 'creating container layer');
   }
 
   /** Container `id`'s layer; `NoSuchCtr` when it has none. */

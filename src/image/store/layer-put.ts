@@ -20,7 +20,7 @@ import { chainIdOf } from './digest.js';
 import type { LayerRecord } from './records.js';
 import { layerLock, readRecord, removeRecord, STORE_LOCK, writeRecord, type StoreCore } from './store-core.js';
 
-/** What {@link putLayer} takes. */
+/** What `ImageStore.putLayer` takes. */
 export interface PutLayerInput {
   /** Chain id (hex) of the parent layer, which must be in the store; absent for a base layer. */
   parent?: string;
@@ -34,7 +34,7 @@ export interface PutLayerInput {
   size?: number;
 }
 
-/** What {@link putLayer} resolves to. */
+/** What `ImageStore.putLayer` resolves to. */
 export interface PutLayerResult {
   layer: LayerRecord;
   /** `sha256:` of the blob as stored. */

@@ -51,6 +51,8 @@ export interface ContainerLayerRecord {
   imageId: string;
   /** Chain ids of the image's layers, base first (the container's lowers). */
   layers: string[];
+  /** Who made it (a Runtime's root): lets that Runtime tell its orphans (a crash between the layer and its container record) from other Runtimes' containers. */
+  owner?: string;
   createdAt: string;
   /** Set until its directories exist: swept at open. */
   incomplete?: boolean;
