@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { Container, ERROR_CODES, FakeOciRuntime, LibpodError, Network, Pod, Runtime, Volume, type StateStore } from '../../src/index.js';
+import { join } from 'node:path';
+import { Container, ERROR_CODES, FakeOciRuntime, Image, ImageStore, LibpodError, Network, Pod, Runtime, Volume, type StateStore } from '../../src/index.js';
+import { layerTar, putTestImage } from '../fixtures/image-layers.js';
 import { FakeRuntimeCore } from '../../src/oci/fake/fake-core.js';
 import { FakeScripting } from '../../src/oci/fake/fake-scripting.js';
 import { fakeEngine, must, type FakeEngine } from '../support/engine.js';
@@ -108,6 +110,8 @@ describe('any input, never a throw: every public method refuses hostile argument
 
   it('each argument of each method, with each hostile value', async () => {
     const { ctr, pod, vol, out } = await subjects();
+    const imageStore = await must(ImageStore.open(join(e.root, 'storage')));
+    const image = await must(e.runtime.lookupImage((await putTestImage(imageStore, [await layerTar([{ name: 'f', content: 'f' }])], { names: ['localhost/img:1'] })).id));
     const rt = e.runtime;
     const fake = e.fake;
     const streams = { stdout: out };
@@ -131,6 +135,12 @@ describe('any input, never a throw: every public method refuses hostile argument
       lookupNetwork: { valid: ['podman'], call: (a) => rt.lookupNetwork(a[0] as never) },
       networks: { valid: [{}], call: (a) => rt.networks(a[0] as never) },
       removeNetwork: { valid: ['n2', { force: true }], call: (a) => rt.removeNetwork(a[0] as never, a[1] as never) },
+      images: { valid: [{}], call: (a) => rt.images(a[0] as never) },
+      lookupImage: { valid: ['localhost/img:1'], call: (a) => rt.lookupImage(a[0] as never) },
+      removeImage: { valid: ['localhost/none:1', { force: true }], call: (a) => rt.removeImage(a[0] as never, a[1] as never) },
+      pruneImages: { valid: [{}], call: (a) => rt.pruneImages(a[0] as never) },
+      'Image.tag': { valid: ['localhost/img:2'], call: (a) => image.tag(a[0] as never) },
+      'Image.untag': { valid: ['localhost/img:2'], call: (a) => image.untag(a[0] as never) },
       'Container.inspect': { valid: [{}], call: (a) => ctr.inspect(a[0] as never) },
       'Container.start': { valid: [{}], call: (a) => ctr.start(a[0] as never) },
       startAndAttach: { valid: [streams, {}], call: (a) => ctr.startAndAttach(a[0] as never, a[1] as never) },
@@ -249,13 +259,15 @@ describe('any input, never a throw: every public method refuses hostile argument
     const zeroArg = new Set([
       'close', 'pruneContainers', 'pruneVolumes', 'prunePods', 'pruneNetworks', 'state', 'init', 'pause', 'unpause', 'mount', 'cleanup', 'sync',
       'refresh', 'healthCheck', 'containers', 'status', 'inspect', 'start', 'inUse', 'config', 'dependencies', 'podId', 'mountPoint',
+      'history',
     ]);
     const covered = new Set([
       'open', 'newContainer', 'lookupContainer', 'containers', 'removeContainer', 'batch', 'readEvents', 'newPod', 'lookupPod', 'pods',
       'removePod', 'newVolume', 'lookupVolume', 'volumes', 'removeVolume', 'inspect', 'start', 'startAndAttach', 'stop', 'kill',
       'restart', 'wait', 'exec', 'attach', 'attachResize', 'logs', 'unmount', 'export', 'addArtifact', 'getArtifact',
       'removeArtifact', 'checkpoint', 'restore', 'import', 'exit', 'oom', 'emit', 'ignoreSignals', 'exitExec', 'onExec', 'onStart',
-      'onStdin', 'failNext', 'newNetwork', 'lookupNetwork', 'networks', 'removeNetwork',
+      'onStdin', 'failNext', 'newNetwork', 'lookupNetwork', 'networks', 'removeNetwork', 'images', 'lookupImage', 'removeImage',
+      'pruneImages', 'tag', 'untag',
     ]);
     const methods = (o: object): string[] =>
       Object.getOwnPropertyNames(o).filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(o, k)?.value === 'function');
@@ -267,6 +279,7 @@ describe('any input, never a throw: every public method refuses hostile argument
       ...methods(Pod.prototype),
       ...methods(Volume.prototype),
       ...methods(Network.prototype),
+      ...methods(Image.prototype),
       ...[...methods(FakeScripting.prototype), ...methods(FakeRuntimeCore.prototype)].filter((k) => scripting.includes(k)),
     ];
     const missing = all.filter((k) => !covered.has(k) && !zeroArg.has(k));
