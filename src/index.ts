@@ -65,6 +65,7 @@ export type {
   ContainerResources,
   ContainerVolume,
   HealthCheckConfig,
+  PullPolicy,
   RestartPolicy,
 } from './define/config.js';
 export type { ContainerInspect, InspectExecSession, InspectMount } from './define/inspect.js';
