@@ -116,7 +116,7 @@ export class OverlayDriver implements StorageDriver {
     } catch {
       // no link yet
     }
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 
   #ctrDir(id: string): string {
@@ -166,7 +166,7 @@ export class OverlayDriver implements StorageDriver {
       return;
     }
     await this.unmountContainer(id);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 
   containerChangesDir(id: string): string {

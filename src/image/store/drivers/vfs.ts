@@ -128,7 +128,7 @@ export class VfsDriver implements StorageDriver {
   }
 
   async removeLayer(id: string): Promise<void> {
-    await rm(join(this.#home, id), { recursive: true, force: true });
+    await rm(join(this.#home, id), { recursive: true, force: true, maxRetries: 5 });
   }
 
   async createContainer(id: string, layers: readonly string[]): Promise<void> {
@@ -149,7 +149,7 @@ export class VfsDriver implements StorageDriver {
   }
 
   async removeContainer(id: string): Promise<void> {
-    await rm(join(this.#ctrs, id), { recursive: true, force: true });
+    await rm(join(this.#ctrs, id), { recursive: true, force: true, maxRetries: 5 });
   }
 
   containerChangesDir(id: string): string {
