@@ -43,8 +43,8 @@ export type SymlinkPolicy =
 
 type Kind = 'dir' | 'symlink' | 'other' | 'absent';
 
-/** A path relative to the target: `''` is the target itself. */
-function clean(name: string): string {
+/** A stored name as a path relative to the target (`''` is the target itself). */
+export function clean(name: string): string {
   const n = posix.normalize(name.replace(/^(\.\/)+/, ''));
   return n === '.' || n === './' ? '' : n.replace(/\/+$/, '');
 }

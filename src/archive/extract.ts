@@ -10,11 +10,11 @@ import { pipeline } from 'node:stream/promises';
 import { ResultAsync } from 'neverthrow';
 import { isLibpodError, libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
 import { streamCommand } from '../host/command.js';
-import { Containment, type SymlinkPolicy } from './containment.js';
+import { clean, Containment, type SymlinkPolicy } from './containment.js';
 import type { ArchiveEntry } from './entry.js';
 import { extractArgs, isRoot, TAR, tarMessage } from './gnu-tar.js';
 import { TarScanner, type EntryAction } from './tar-scanner.js';
-import { opaqueDirEntry, toOverlayForm } from './whiteouts.js';
+import { opaqueDirEntry, toOverlayForm, WHITEOUT_PREFIX } from './whiteouts.js';
 
 /** Options of {@link extractTree}. */
 export interface ExtractOptions {
@@ -27,7 +27,7 @@ export interface ExtractOptions {
    * (see `whiteouts.ts`). Both need root.
    */
   whiteouts?: 'overlay';
-  /** Entries for which this returns `false` are skipped (not checked, not written). */
+  /** Entries for which this returns `false` are skipped (not checked, not written), and hard links to them. */
   filter?: (entry: ArchiveEntry) => boolean;
   /** Called with every entry that passed the checks, just before it is written, in archive order. */
   onEntry?: (entry: ArchiveEntry) => void;
@@ -41,7 +41,7 @@ export interface ExtractSummary {
    * Paths (relative to the target) of device nodes left out because this
    * process is not root (it cannot `mknod`), overlay whiteouts included, and
    * of opaque markers (`dir/.wh..wh..opq`) not applied (`trusted.*` xattrs
-   * need root). Always empty as root.
+   * need root), and of hard links to any of these. Always empty as root.
    */
   skipped: string[];
 }
@@ -56,8 +56,20 @@ function entryHandler(root: string, opts: ExtractOptions, skipped: string[]): (e
   const guard = new Containment(root, opts.symlinks ?? 'rootfs');
   const asRoot = isRoot();
   const dirs = new Map<string, ArchiveEntry>();
+  /** What was left out: a hard link to it is left out too (GNU tar would fail on it). */
+  const left = new Set<string>();
+  const skip = (rel: string): EntryAction => {
+    skipped.push(rel);
+    left.add(rel);
+    return { drop: true };
+  };
+  /** What the caller's filter left out: a hard link to it is left out too, silently. */
+  const filtered = new Set<string>();
   return async (entry) => {
-    if (opts.filter && !opts.filter(entry)) return { drop: true };
+    if (opts.filter && !opts.filter(entry)) {
+      filtered.add(clean(entry.name));
+      return { drop: true };
+    }
     const rel = await guard.check(entry);
     let action: EntryAction | undefined;
     if (opts.whiteouts === 'overlay') {
@@ -67,25 +79,18 @@ function entryHandler(root: string, opts: ExtractOptions, skipped: string[]): (e
         const fallback = st?.isDirectory()
           ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) }
           : { mode: 0o755, uid: 0, gid: 0, mtime: entry.mtime };
-        if (!asRoot) {
-          skipped.push(rel);
-          return { drop: true };
-        }
+        if (!asRoot) return skip(rel);
         return { headers: opaqueDirEntry(form.dir, dirs.get(form.dir), fallback) };
       }
       if (form.kind === 'whiteout') {
-        if (!asRoot) {
-          skipped.push(rel.replace(/[^/]*$/, (b) => b.slice(4)));
-          return { drop: true };
-        }
+        if (!asRoot) return skip(rel.replace(/[^/]*$/, (b) => b.slice(WHITEOUT_PREFIX.length)));
         action = { headers: form.headers };
       }
     }
     if (entry.type === 'directory') dirs.set(rel, entry);
-    if (!asRoot && (entry.type === 'char' || entry.type === 'block')) {
-      skipped.push(rel);
-      return { drop: true };
-    }
+    if (!asRoot && (entry.type === 'char' || entry.type === 'block')) return skip(rel);
+    if (entry.type === 'link' && left.has(clean(entry.linkname))) return skip(rel);
+    if (entry.type === 'link' && filtered.has(clean(entry.linkname))) return { drop: true };
     opts.onEntry?.(entry);
     return action;
   };

@@ -331,10 +331,11 @@ describe('extractTar', () => {
       { name: 'keep', type: 'file', content: 'k' },
       { name: 'skip', type: 'file', content: 's' },
       { name: 'd', type: 'dir' },
+      { name: 'skip-link', type: 'link', linkname: 'skip' },
     ]);
     const r = await extractTar(Readable.from([tar]), dest, { filter: (e) => e.name !== 'skip', onEntry: (e) => seen.push(e) });
     assert.ok(r.isOk());
-    assert.equal(r.value.entries, 3);
+    assert.equal(r.value.entries, 4);
     assert.deepEqual(seen.map((e) => [e.name, e.type]), [['keep', 'file'], ['d', 'directory']]);
     assert.deepEqual((await readdir(dest)).sort(), ['d', 'keep']);
   });
@@ -389,16 +390,17 @@ describe('a filesystem kept whole', () => {
 
   it('creates device nodes as root and skips them, listed, otherwise', async () => {
     const dest = await fresh('devices');
-    const tar = Buffer.concat([header('null0', '3'), header('plain', '0'), Buffer.alloc(1024)]);
+    const tar = Buffer.concat([header('null0', '3'), header('null-link', '1', { linkname: 'null0' }), header('plain', '0'), Buffer.alloc(1024)]);
     const r = await extractTar(Readable.from([tar]), dest);
     assert.ok(r.isOk(), r.isErr() ? r.error.message : '');
     if (isRoot) {
       const st = await lstat(join(dest, 'null0'));
       assert.ok(st.isCharacterDevice());
       assert.equal(st.rdev, 0);
+      assert.equal((await lstat(join(dest, 'null-link'))).ino, st.ino);
       assert.deepEqual(r.value.skipped, []);
     } else {
-      assert.deepEqual(r.value.skipped, ['null0']);
+      assert.deepEqual(r.value.skipped, ['null0', 'null-link'], 'a hard link to a skipped device is skipped too');
       assert.equal(existsSync(join(dest, 'null0')), false);
     }
     assert.ok((await lstat(join(dest, 'plain'))).isFile());
