@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { err, ok, type Result } from 'neverthrow';
 import { libpodError, type LibpodError } from './define/errors.js';
+import { DEFAULT_EVENT_LOG_MAX_SIZE } from './events/event-log.js';
 import type { OciRuntime } from './oci/oci-runtime.js';
 import type { StateStore } from './state/state-store.js';
 import type { NetworkBackend } from './network/backend.js';
@@ -21,6 +22,11 @@ export interface StorageOptions {
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
+  /**
+   * Size limit of the event log in bytes (podman's `events_logfile_max_size`,
+   * default 1,000,000); reaching it drops the older half. 0: no limit.
+   */
+  eventLogMaxSize?: number;
   /** Persistent data: state store, container dirs, volumes, event log (default `/var/lib/libpod-ts` for root). */
   root?: string;
   /** Volatile data: exit files, sockets, pid files; wiped = reboot (default `/run/libpod-ts` for root). */
@@ -40,6 +46,7 @@ export interface RuntimeOptions {
 
 /** Options with defaults applied. */
 export interface ResolvedRuntimeOptions {
+  eventLogMaxSize: number;
   root: string;
   runRoot: string;
   store: 'level' | 'memory' | StateStore;
@@ -77,7 +84,7 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   const o = (options ?? {}) as RuntimeOptions;
   if (typeof o !== 'object' || Array.isArray(o)) return err(libpodError('InvalidArg', 'runtime options must be an object'));
   for (const k of Object.keys(o)) {
-    if (!['root', 'runRoot', 'store', 'ociRuntime', 'networkBackend', 'storage'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
+    if (!['root', 'runRoot', 'store', 'ociRuntime', 'networkBackend', 'storage', 'eventLogMaxSize'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
   }
   const defaults = defaultRoots();
   const root = o.root ?? defaults.root;
@@ -101,7 +108,11 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   }
   const storage = resolveStorage(o.storage, root);
   if (storage.isErr()) return err(storage.error);
-  return ok({ root, runRoot, store, ociRuntime, networkBackend, storage: storage.value });
+  const eventLogMaxSize = o.eventLogMaxSize ?? DEFAULT_EVENT_LOG_MAX_SIZE;
+  if (typeof eventLogMaxSize !== 'number' || !Number.isSafeInteger(eventLogMaxSize) || eventLogMaxSize < 0) {
+    return err(libpodError('InvalidArg', `eventLogMaxSize must be a non-negative integer (bytes; 0: no limit), got ${String(eventLogMaxSize)}`));
+  }
+  return ok({ root, runRoot, store, ociRuntime, networkBackend, storage: storage.value, eventLogMaxSize });
 }
 
 function resolveStorage(v: unknown, root: string): Result<ResolvedRuntimeOptions['storage'], LibpodError> {

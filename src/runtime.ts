@@ -87,7 +87,7 @@ export class Runtime {
     this.runRoot = o.runRoot;
     this.#store = store;
     this.#oci = oci;
-    this.#eventLog = new EventLog(o.root);
+    this.#eventLog = new EventLog(o.root, o.eventLogMaxSize);
     const index = new StateIndex(store);
     const locks = new LockManager();
     this.#ctx = {

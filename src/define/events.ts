@@ -22,7 +22,7 @@ export type VolumeEventStatus = 'create' | 'mount' | 'unmount' | 'remove' | 'pru
 export type NetworkEventStatus = 'create' | 'remove' | 'connect' | 'disconnect' | 'prune';
 
 /** System event statuses. */
-export type SystemEventStatus = 'refresh' | 'renumber' | 'open' | 'close';
+export type SystemEventStatus = 'refresh' | 'renumber' | 'open' | 'close' | 'log-rotation';
 
 /** Image event statuses. */
 export type ImageEventStatus = 'pull' | 'push' | 'tag' | 'untag' | 'remove' | 'load' | 'save' | 'commit' | 'prune';
