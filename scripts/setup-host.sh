@@ -58,6 +58,8 @@ archive_pkgs=()
 have tar || archive_pkgs+=(tar)
 have setfattr || archive_pkgs+=(attr)
 have setcap || archive_pkgs+=(libcap2-bin)
+# Images: the store decompresses zstd layers with the zstd tool when present; the tests make them with it.
+have zstd || archive_pkgs+=(zstd)
 if [ "${#archive_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && have apt-get; then
     export DEBIAN_FRONTEND=noninteractive

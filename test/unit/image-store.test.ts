@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ImageStore } from '../../src/image/store/image-store.js';
 import { chainIdOf } from '../../src/image/store/digest.js';
+import { jsZstdDecompressor } from '../../src/image/store/decompress.js';
 import { compress, digestOf, imageDocs, layerTar, putTestImage } from '../fixtures/image-layers.js';
 import { must, mustFail } from '../support/engine.js';
 
@@ -67,6 +68,18 @@ describe('image store (vfs)', () => {
     assert.deepEqual(await readdir(join(dir, 'storage', 'blobs', 'sha256')), []);
     assert.deepEqual(await readdir(join(dir, 'storage', 'vfs')), []);
     assert.deepEqual(await readdir(join(dir, 'storage', 'tmp')), []);
+  });
+
+  it('zstd blobs: the host tool and the pure-JS decompressor agree; a corrupt blob is ImageCorrupt', async () => {
+    const tar = await base();
+    const blob = await compress(tar, 'zstd');
+    const out: Buffer[] = [];
+    for await (const c of Readable.from([blob]).pipe(jsZstdDecompressor())) out.push(c as Buffer);
+    assert.equal(digestOf(Buffer.concat(out)), digestOf(tar));
+    const bad = Buffer.from(blob);
+    bad.fill(0x55, 20, 60);
+    assert.equal((await mustFail(store.putLayer({ blob: Readable.from([bad]), diffId: digestOf(tar) }))).code, 'ImageCorrupt');
+    await must(store.putLayer({ blob: Readable.from([blob]), diffId: digestOf(tar), digest: digestOf(blob) }));
   });
 
   it('refuses entries that would leave the layer directory (ImageCorrupt)', async () => {

@@ -16,12 +16,17 @@ import { libpodError } from '../../define/errors.js';
 import { fsyncDir } from './atomic.js';
 import { digestHex } from './digest.js';
 
+/** Blobs up to this size are fsynced before they are renamed into place. */
+const FSYNC_LIMIT = 4 * 1024 * 1024;
+
 /** A blob being written: chunks in, then `commit` (checks the digest) or `abort`. */
 export interface BlobWriter {
   /** Appends a chunk (synchronously: the page cache absorbs it). */
   write(chunk: Uint8Array): void;
   /** Bytes written so far. */
   readonly size: number;
+  /** `sha256:` of what was written (ends the writing). */
+  digest(): string;
   /** Finishes: the computed digest must equal `expected` when given; stores it; resolves to the digest. */
   commit(expected?: string): Promise<string>;
   /** Drops the temporary. */
@@ -80,6 +85,8 @@ export class BlobStore {
     const hash = createHash('sha256');
     let size = 0;
     let closed = false;
+    let digest: string | undefined;
+    const finish = (): string => (digest ??= `sha256:${hash.digest('hex')}`);
     const close = (): void => {
       if (!closed) {
         closed = true;
@@ -96,13 +103,16 @@ export class BlobStore {
       get size() {
         return size;
       },
+      digest: finish,
       commit: async (expected) => {
-        const digest = `sha256:${hash.digest('hex')}`;
+        const digest = finish();
         try {
           if (expected !== undefined && expected !== digest) {
             throw libpodError('ImageCorrupt', `blob digest mismatch: expected ${expected}, got ${digest}`);
           }
-          fsyncSync(fd);
+          // Small blobs (configs, manifests) are flushed like records; layer blobs rely on the page
+          // cache as the extracted layers do (kill -9 loses nothing; a power loss is not covered).
+          if (size <= FSYNC_LIMIT) fsyncSync(fd);
           close();
           await rename(tmp, this.path(digest));
           await fsyncDir(this.#dir);

@@ -1,11 +1,17 @@
 /**
  * Layer blobs come gzip-, zstd-compressed or as plain tar; the format is
  * detected from the first bytes (as containers/storage does), not trusted
- * from a media type. gzip uses node:zlib; zstd uses fzstd (pure JS,
- * streaming: Node 20's zlib has no zstd).
+ * from a media type. gzip uses node:zlib. zstd (Node 20's zlib has none)
+ * uses the host's `zstd` tool when it is installed (setup-host installs it:
+ * ~20x faster) and fzstd (pure JS, streaming) otherwise. Whatever the
+ * decompressor, the caller checks the diffID of what comes out.
  * @module
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
+import { streamCommand } from '../../host/command.js';
+import { libpodError } from '../../define/errors.js';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 
@@ -44,11 +50,52 @@ class ZstdDecompress extends Transform {
   }
 }
 
-/** A Transform that decompresses `c` (a pass-through for `'none'`). */
-export function decompressor(c: Compression): Transform {
+let zstdTool: string | null | undefined;
+
+/** The host's `zstd` binary, if it is on PATH (looked up once). */
+function findZstd(): string | undefined {
+  if (zstdTool === undefined) {
+    zstdTool = null;
+    for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+      try {
+        accessSync(join(dir, 'zstd'), constants.X_OK);
+        zstdTool = join(dir, 'zstd');
+        break;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return zstdTool ?? undefined;
+}
+
+/** `zstd -dc` as a Duplex; a failing exit destroys it with `ImageCorrupt`. */
+function zstdProcess(tool: string): Duplex {
+  const cmd = streamCommand(tool, ['-d', '-c', '-q'], { notFoundCode: 'Internal' });
+  const duplex = Duplex.from({ writable: cmd.stdin as NodeJS.WritableStream, readable: cmd.stdout }) as Duplex;
+  void cmd.exited.match(
+    (out) => {
+      if (out.code !== 0) duplex.destroy(libpodError('ImageCorrupt', `zstd: ${out.stderr.trim() || `exit status ${out.code}`}`));
+    },
+    (e) => duplex.destroy(e),
+  );
+  duplex.once('close', () => cmd.kill());
+  return duplex;
+}
+
+/** A stream that decompresses `c` (a pass-through for `'none'`). */
+export function decompressor(c: Compression): Duplex {
   if (c === 'gzip') return createGunzip({ chunkSize: 256 * 1024 });
-  if (c === 'zstd') return new ZstdDecompress();
+  if (c === 'zstd') {
+    const tool = findZstd();
+    return tool ? zstdProcess(tool) : new ZstdDecompress();
+  }
   return new Transform({ transform: (chunk, _e, cb) => cb(null, chunk) });
+}
+
+/** The pure-JS zstd decompressor, whatever the host has (tests compare both). */
+export function jsZstdDecompressor(): Transform {
+  return new ZstdDecompress();
 }
 
 /**

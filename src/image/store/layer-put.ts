@@ -56,8 +56,10 @@ interface Measured {
  */
 async function streamLayer(core: StoreCore, blob: Readable, sink: (tar: Readable) => Promise<void>, expect: PutLayerInput): Promise<Measured> {
   const { head, stream } = await peek(blob, 4);
+  const compression = detectCompression(head);
   const writer = core.blobs.writer();
-  const diffHash = createHash('sha256');
+  // An uncompressed blob is its own diff: hash it once.
+  const diffHash = compression === 'none' ? undefined : createHash('sha256');
   let diffSize = 0;
   let committed = false;
   try {
@@ -70,10 +72,10 @@ async function streamLayer(core: StoreCore, blob: Readable, sink: (tar: Readable
           yield chunk;
         }
       },
-      decompressor(detectCompression(head)),
+      decompressor(compression),
       async function* (src: AsyncIterable<Buffer>) {
         for await (const chunk of src) {
-          diffHash.update(chunk);
+          diffHash?.update(chunk);
           diffSize += chunk.length;
           yield chunk;
         }
@@ -84,7 +86,7 @@ async function streamLayer(core: StoreCore, blob: Readable, sink: (tar: Readable
     if (fed.status === 'rejected' && (fed.reason as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw fed.reason;
     if (sunk.status === 'rejected') throw sunk.reason;
     if (fed.status === 'rejected') throw fed.reason;
-    const diffId = `sha256:${diffHash.digest('hex')}`;
+    const diffId = diffHash ? `sha256:${diffHash.digest('hex')}` : writer.digest();
     if (diffId !== expect.diffId) throw libpodError('ImageCorrupt', `layer diffID mismatch: expected ${expect.diffId}, got ${diffId}`);
     const blobSize = writer.size;
     if (expect.size !== undefined && expect.size !== blobSize) throw libpodError('ImageCorrupt', `layer blob size mismatch: expected ${expect.size}, got ${blobSize}`);
