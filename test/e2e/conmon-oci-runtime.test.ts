@@ -319,6 +319,29 @@ describe('ConmonOciRuntime (conmon + runc)', { skip: isRoot ? false : 'needs roo
     assert.equal((await ok(slow.status(c.id))).status, 'running', 'the first conmon must not have deleted the second container');
   });
 
+  it('a container that exits and is deleted before `runc start` returns has started (exit command race)', async (t) => {
+    // A runc whose `start` loses the race as it does under load: the container runs, exits, conmon's exit
+    // command deletes it, and only then does start fail on removing its exec.fifo.
+    const lateRunc = join(roots.dir, 'late-start-runc');
+    await writeFile(
+      lateRunc,
+      '#!/bin/sh\ncase " $* " in *" start "*) runc "$@" || exit $?; for id; do :; done; i=0;' +
+        ` while [ ! -e '${join(roots.runRoot, 'exits')}'/"$id" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done;` +
+        ' echo "remove exec.fifo: no such file or directory" >&2; exit 1 ;; esac\nexec runc "$@"\n',
+      { mode: 0o755 },
+    );
+    const late = new ConmonOciRuntime({ runtimePath: lateRunc });
+    await ok(late.open({ root: roots.root, runRoot: roots.runRoot }));
+    const c = await create(t, { args: ['sh', '-c', 'exit 7'] }, late);
+    t.after(() => late.close());
+    await ok(late.start(c.id));
+    assert.equal((await ok(late.waitExit(c.id, 10_000)))?.exitCode, 7);
+    // Without an exit file the same failure is still an error: a container that never ran has not started.
+    const d = await create(t, { args: ['sleep', '100'] }, late);
+    await ok(late.delete(d.id));
+    await fails(late.start(d.id), 'OCIRuntime');
+  });
+
   it('a failed create is an error and leaves no runc container', async (t) => {
     const id = `t${randomBytes(8).toString('hex')}`;
     const bundle = join(roots.root, 'containers', id, 'userdata');

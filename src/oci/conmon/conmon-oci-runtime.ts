@@ -47,6 +47,7 @@ import { deleteContainer } from './container-delete.js';
 import { resizeTerminal } from './ctl-fifo.js';
 import { execAlive, execCleanup, execResize, execStop } from './exec-control.js';
 import { executeProcess } from './exec-session.js';
+import { startContainer } from './container-start.js';
 import { DirWatcher, isExitFileName, readExitFile } from './exit-files.js';
 import { Layout } from './layout.js';
 import { RuncCli } from './runc-cli.js';
@@ -193,9 +194,9 @@ export class ConmonOciRuntime implements OciRuntime {
     return this.with((ctx) => createContainer(ctx, req));
   }
 
-  /** `runc start`. */
+  /** `runc start` (Ok too when the container ran and exited before runc returned). */
   start(id: string): ResultAsync<void, LibpodError> {
-    return this.with((ctx) => ctx.runc.start(id));
+    return this.with((ctx) => startContainer(ctx, id));
   }
 
   /** `runc kill [--all] <id> <signal>`; signal 0 only checks. A container that is not running is `OCIRuntime`. */
