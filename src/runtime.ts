@@ -5,7 +5,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { err, errAsync, ok, okAsync, ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { Container, runBatched } from './container/container.js';
 import { createContainer } from './container/create.js';
 import { removeVerb, type RemoveContainerOptions } from './container/remove.js';
@@ -27,6 +27,7 @@ import { checkNetworkFilter, listNetworks, lookupNetworkConfig } from './network
 import { createNetworkVerb, pruneNetworksVerb, removeNetworkVerb } from './network/network-verbs.js';
 import type { NetworkCreateOptions, NetworkFilter } from './define/network.js';
 import type { EngineContext } from './engine/context.js';
+import { gatedContext, OperationGate } from './engine/operation-gate.js';
 import { deliver, RuntimeEventEmitter } from './events/event-bus.js';
 import { EventLog } from './events/event-log.js';
 import { LockManager } from './locks/lock-manager.js';
@@ -78,7 +79,8 @@ export class Runtime {
   readonly #oci: OciRuntime;
   readonly #eventLog: EventLog;
   readonly #ctx: EngineContext;
-  #closed = false;
+  readonly #gate = new OperationGate();
+  #closing: ResultAsync<void, LibpodError> | undefined;
   #unwatch: (() => void) | undefined;
   #resumed: Promise<void> = Promise.resolve();
 
@@ -90,19 +92,21 @@ export class Runtime {
     this.#eventLog = new EventLog(o.root, o.eventLogMaxSize);
     const index = new StateIndex(store);
     const locks = new LockManager();
-    this.#ctx = {
-      root: o.root,
-      runRoot: o.runRoot,
-      index,
-      oci,
-      network,
-      ipam: new Ipam(join(o.runRoot, 'networks', 'ipam'), locks),
-      locks,
-      restarts: new RestartTimers((id) => void onRestartDue(this.#ctx, id)),
-      publish: (events) => this.#publish(events),
-      imageStore: () => this.#imageStore(o.storage),
-      guard: () => (this.#closed ? err(libpodError('RuntimeFinalized', 'runtime has already been closed: runtime finalized')) : ok(undefined)),
-    };
+    this.#ctx = gatedContext(
+      {
+        root: o.root,
+        runRoot: o.runRoot,
+        index,
+        oci,
+        network,
+        ipam: new Ipam(join(o.runRoot, 'networks', 'ipam'), locks),
+        locks,
+        restarts: new RestartTimers((id) => void onRestartDue(this.#ctx, id)),
+        publish: (events) => this.#publish(events),
+        imageStore: () => this.#imageStore(o.storage),
+      },
+      this.#gate,
+    );
   }
 
   #images: ResultAsync<ImageStore, LibpodError> | undefined;
@@ -173,7 +177,7 @@ export class Runtime {
 
   /** An exit was seen: lock, sync (which records it and runs Cleanup). */
   #onExit(id: string): void {
-    if (this.#closed) return;
+    if (this.#gate.phase !== 'open') return;
     void withContainer(this.#ctx, id, () => okAsync(undefined), syncContainer).mapErr((e) => {
       if (e.code !== 'CtrRemoved' && e.code !== 'RuntimeFinalized') log('handling exit of %s: %s', id, e.message);
     });
@@ -501,15 +505,22 @@ export class Runtime {
 
   /**
    * Closes the runtime: containers keep running (as with podman); the store
-   * and the OCI runtime are released. Later calls give `RuntimeFinalized`.
+   * and the OCI runtime are released. Calls made after close() began give
+   * `RuntimeFinalized`; operations already in flight (a stop waiting for its
+   * timeout, say) finish first, so what they do is saved.
    */
   close(): ResultAsync<void, LibpodError> {
     return safe(() => {
-      if (this.#closed) return okAsync(undefined);
-      this.#closed = true;
-      this.#unwatch?.();
-      this.#ctx.restarts.close();
-      return ResultAsync.fromSafePromise<void, LibpodError>(this.#resumed).andThen(() => this.#oci.close()).andThen(() => this.#store.close());
+      if (!this.#closing) {
+        this.#unwatch?.();
+        this.#ctx.restarts.close();
+        // New calls are refused from here on; what is in flight (and the resumption of restarts
+        // after open) finishes before the OCI runtime and the store are released.
+        this.#closing = ResultAsync.fromSafePromise<void, LibpodError>(Promise.all([this.#gate.close(), this.#resumed]).then(() => undefined))
+          .andThen(() => this.#oci.close())
+          .andThen(() => this.#store.close());
+      }
+      return this.#closing;
     });
   }
 }

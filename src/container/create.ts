@@ -10,6 +10,7 @@ import { libpodError, type LibpodError } from '../define/errors.js';
 import { generateId, generateName } from '../define/ids.js';
 import { initialContainerState, type ContainerRecord, type VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { admitted } from '../engine/operation-gate.js';
 import { createVolume, removeVolumeRecord } from '../volume/volume-create.js';
 import { volumeEvent } from '../volume/volume-events.js';
 import { validateCreateOptions } from './create-options.js';
@@ -66,8 +67,10 @@ function undoVolumes(ctx: EngineContext, vols: readonly VolumeRecord[]): ResultA
 
 /** Validates the options and adds the container; resolves to its record. */
 export function createContainer(ctx: EngineContext, opts: unknown, internal: InternalCreateOptions = {}): ResultAsync<ContainerRecord, LibpodError> {
-  const guarded = ctx.guard();
-  if (guarded.isErr()) return errAsync(guarded.error);
+  return admitted(ctx, (op) => addContainer(op, opts, internal));
+}
+
+function addContainer(ctx: EngineContext, opts: unknown, internal: InternalCreateOptions): ResultAsync<ContainerRecord, LibpodError> {
   if (typeof opts !== 'object' || opts === null) return errAsync(libpodError('InvalidArg', 'container options must be an object'));
   const requested = (opts as { name?: unknown }).name;
   const given = opts as GivenOptions;

@@ -53,6 +53,18 @@ export function startVerb(s: CtrSession, recursive: boolean): ResultAsync<void, 
 export { prepareToStart };
 
 /**
+ * Marks the stop as the user's and saves that before anything is signalled
+ * (current podman's `stopInternal`): if this process dies while the stop
+ * waits, the exit that follows is still the user's, and the restart policy
+ * never undoes it. `stoppedByUser` is cleared by the next init.
+ */
+function markStoppedByUser(s: CtrSession): ResultAsync<void, LibpodError> {
+  if (s.rec.state.stoppedByUser) return okAsync(undefined);
+  s.rec.state.stoppedByUser = true;
+  return save(s);
+}
+
+/**
  * Stops the container through the runtime (its stop signal, SIGKILL after
  * `timeout`; a paused one gets SIGKILL at once, it cannot handle signals) and
  * records the exit as the user's (libpod `stop` + `waitForExitFileAndSync`).
@@ -60,10 +72,9 @@ export { prepareToStart };
 export function stopAndRecord(s: CtrSession, timeout: number): ResultAsync<void, LibpodError> {
   const paused = s.rec.state.state === 'paused';
   const signal = paused ? 9 : parseSignal(s.rec.config.stopSignal).unwrapOr(15);
-  return s.ctx.oci.stop(s.rec.id, { signal, timeout: paused ? 0 : timeout, all: false }).map((exit) => {
-    s.rec.state.stoppedByUser = true;
-    applyExit(s, exit);
-  });
+  return markStoppedByUser(s)
+    .andThen(() => s.ctx.oci.stop(s.rec.id, { signal, timeout: paused ? 0 : timeout, all: false }))
+    .map((exit) => applyExit(s, exit));
 }
 
 /**
@@ -88,15 +99,24 @@ export function stopVerb(s: CtrSession, timeout: number | undefined): ResultAsyn
   return stopInner(s, timeout ?? s.rec.config.stopTimeout);
 }
 
-/** `kill(signal)`: only running containers; marks the stop as the user's. */
+/**
+ * `kill(signal)`: only running containers; marks the stop as the user's,
+ * saved before the signal is sent (see {@link markStoppedByUser}); a signal
+ * the runtime refused leaves the mark as it was.
+ */
 export function killVerb(s: CtrSession, signal: number): ResultAsync<void, LibpodError> {
   const st = s.rec.state.state;
   if (!allows('kill', st)) return improper(`can only kill running containers. ${s.rec.id} is in state ${st}`);
-  return s.ctx.oci.kill(s.rec.id, signal, false).andThen(() => {
-    s.rec.state.stoppedByUser = true;
-    queueEvent(s, 'kill', { attributes: { signal: String(signal) } });
-    return save(s);
-  });
+  const before = s.rec.state.stoppedByUser;
+  return markStoppedByUser(s)
+    .andThen(() =>
+      s.ctx.oci.kill(s.rec.id, signal, false).orElse((e) => {
+        if (before) return errAsync(e);
+        s.rec.state.stoppedByUser = false;
+        return failAfter(e, () => save(s));
+      }),
+    )
+    .map(() => queueEvent(s, 'kill', { attributes: { signal: String(signal) } }));
 }
 
 /** `pause()`. */

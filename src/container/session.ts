@@ -4,11 +4,12 @@
  * holding the lock is a matter of types, not of a `batched` flag.
  * @module
  */
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerEventStatus, LibpodEvent } from '../define/events.js';
 import type { ContainerRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { admitted } from '../engine/operation-gate.js';
 import type { HeldLocks } from '../locks/lock-manager.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
 
@@ -66,7 +67,8 @@ function loadRecord(ctx: EngineContext, id: string): ResultAsync<ContainerRecord
 }
 
 /**
- * Runs `fn` on the container holding its lock, after `sync` (when given).
+ * Runs `fn` on the container holding its lock, after `sync` (when given),
+ * as one admitted operation (`ctx.admit`: a closing runtime waits for it).
  * Queued events are published after the lock is released, whether `fn`
  * succeeded or not.
  */
@@ -76,18 +78,18 @@ export function withContainer<T>(
   fn: (s: CtrSession) => ResultAsync<T, LibpodError>,
   sync?: SyncFn,
 ): ResultAsync<T, LibpodError> {
-  const pending: LibpodEvent[] = [];
-  const guarded = ctx.guard();
-  if (guarded.isErr()) return errAsync(guarded.error);
-  return ctx.locks
-    .withLock({ kind: 'container', id }, (held) =>
-      loadRecord(ctx, id).andThen((rec) => {
-        const s: CtrSession = { ctx, held, rec, pending };
-        return (sync ? sync(s) : okAsync(undefined)).andThen(() => fn(s));
-      }),
-    )
-    .andThrough(() => publishPending(ctx, pending))
-    .mapErr((e) => (publishPending(ctx, pending), e));
+  return admitted(ctx, (op) => {
+    const pending: LibpodEvent[] = [];
+    return op.locks
+      .withLock({ kind: 'container', id }, (held) =>
+        loadRecord(op, id).andThen((rec) => {
+          const s: CtrSession = { ctx: op, held, rec, pending };
+          return (sync ? sync(s) : okAsync(undefined)).andThen(() => fn(s));
+        }),
+      )
+      .andThrough(() => publishPending(op, pending))
+      .mapErr((e) => (publishPending(op, pending), e));
+  });
 }
 
 /**
@@ -124,9 +126,16 @@ export function withContainers<T>(
   fn: (sessions: CtrSession[]) => ResultAsync<T, LibpodError>,
   sync?: SyncFn,
 ): ResultAsync<T, LibpodError> {
+  return admitted(ctx, (op) => lockContainers(op, ids, fn, sync));
+}
+
+function lockContainers<T>(
+  ctx: EngineContext,
+  ids: readonly string[],
+  fn: (sessions: CtrSession[]) => ResultAsync<T, LibpodError>,
+  sync?: SyncFn,
+): ResultAsync<T, LibpodError> {
   const pending: LibpodEvent[] = [];
-  const guarded = ctx.guard();
-  if (guarded.isErr()) return errAsync(guarded.error);
   const unique = [...new Set(ids)];
   return dependencyRanks(ctx, unique)
     .andThen((ranks) => ctx.locks.withLocks(unique.map((id) => ({ kind: 'container' as const, id, rank: ranks.get(id) ?? 0 })), (held) => {

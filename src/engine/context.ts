@@ -34,6 +34,21 @@ export interface EngineContext {
   publish(events: readonly LibpodEvent[]): void;
   /** The image store, opened on first use (shared with other Runtimes on the same storage directory). */
   imageStore(): ResultAsync<ImageStore, LibpodError>;
-  /** `Err(RuntimeFinalized)` once the runtime was closed. */
+  /** `Err(RuntimeFinalized)` once the runtime's `close()` began. */
   guard(): Result<void, LibpodError>;
+  /**
+   * Admits one operation that changes state: `Err(RuntimeFinalized)` once
+   * `close()` began, which waits for every admitted operation to call
+   * `done()` (exactly once) before releasing the store. The operation runs
+   * with `ctx`, whose own admissions succeed until the runtime is closed:
+   * its steps are part of it. `ctx` MUST NOT outlive the operation (handles
+   * are built on the runtime's context). See `engine/operation-gate.ts`.
+   */
+  admit(): Result<Admission, LibpodError>;
+}
+
+/** An admitted operation: the context it runs with, and its end. */
+export interface Admission {
+  readonly ctx: EngineContext;
+  done(): void;
 }

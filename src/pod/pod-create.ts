@@ -24,6 +24,7 @@ import type { LibpodEvent } from '../define/events.js';
 import { generateId, shortId, validateName } from '../define/ids.js';
 import type { ContainerRecord, PodNamespace, PodRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { admitted } from '../engine/operation-gate.js';
 import { createContainer } from '../container/create.js';
 import { failAfter } from '../util/safe.js';
 import { stringMap } from '../util/validate.js';
@@ -152,8 +153,10 @@ function undo(ctx: EngineContext, id: string): R<void> {
  * The caller publishes the events.
  */
 export function createPod(ctx: EngineContext, opts: unknown): R<{ pod: PodRecord; infra?: ContainerRecord }> {
-  const guarded = ctx.guard();
-  if (guarded.isErr()) return errAsync(guarded.error);
+  return admitted(ctx, (op) => addPod(op, opts));
+}
+
+function addPod(ctx: EngineContext, opts: unknown): R<{ pod: PodRecord; infra?: ContainerRecord }> {
   const settings = validatePodOptions(opts);
   if (settings instanceof Error) return errAsync(settings);
   return chooseName(ctx, settings.name).andThen((name) => {

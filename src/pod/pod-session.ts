@@ -8,11 +8,12 @@
  * after it (pod before container, as libpod).
  * @module
  */
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { okAsync, type ResultAsync } from 'neverthrow';
 import { LibpodError, libpodError } from '../define/errors.js';
 import type { LibpodEvent, PodEventStatus } from '../define/events.js';
 import type { ContainerRecord, PodRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { admitted } from '../engine/operation-gate.js';
 import type { HeldLocks } from '../locks/lock-manager.js';
 import { topologicalOrder } from '../container/dependencies.js';
 import { withContainer, type CtrSession } from '../container/session.js';
@@ -48,8 +49,10 @@ export function queuePodEvent(p: PodSession, status: PodEventStatus, attributes:
  * whether `fn` succeeded or not.
  */
 export function withPod<T>(ctx: EngineContext, id: string, fn: (p: PodSession) => R<T>): R<T> {
-  const guarded = ctx.guard();
-  if (guarded.isErr()) return errAsync(guarded.error);
+  return admitted(ctx, (op) => lockPod(op, id, fn));
+}
+
+function lockPod<T>(ctx: EngineContext, id: string, fn: (p: PodSession) => R<T>): R<T> {
   const pending: LibpodEvent[] = [];
   const publish = (): void => ctx.publish(pending);
   return ctx.locks

@@ -112,7 +112,7 @@ export class Pod {
 
   /** The pod's containers (the infra container included), oldest first. */
   containers(): ResultAsync<Container[], LibpodError> {
-    return this.#run((p) => syncedMembers(p.ctx, p.pod).map((ms) => ms.map((m) => new Container(p.ctx, m))));
+    return this.#run((p) => syncedMembers(p.ctx, p.pod).map((ms) => ms.map((m) => new Container(this.#ctx, m))));
   }
 
   /** Each member's state and the pod's overall state. */

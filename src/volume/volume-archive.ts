@@ -12,6 +12,7 @@ import { libpodError, type LibpodError } from '../define/errors.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
 import { exportTree, extractTree } from '../archive/index.js';
+import { admitted } from '../engine/operation-gate.js';
 import { failAfter } from '../util/safe.js';
 import { mountVolumeFilesystem, needsMount, unmountVolumeFilesystem } from './volume-driver.js';
 
@@ -25,6 +26,10 @@ export type VolumeImportSource = string | NodeJS.ReadableStream;
 
 /** Runs `fn` on the volume under its lock, with its filesystem mounted (temporarily, if need be). */
 function withMountedVolume<T>(ctx: EngineContext, name: string, fn: (vol: VolumeRecord) => R<T>): R<T> {
+  return admitted(ctx, (op) => lockMounted(op, name, fn));
+}
+
+function lockMounted<T>(ctx: EngineContext, name: string, fn: (vol: VolumeRecord) => R<T>): R<T> {
   return ctx.locks.withLock({ kind: 'volume', id: name }, () =>
     ctx.index
       .getVolume(name)

@@ -13,6 +13,7 @@ import { attempt, libpodError, type LibpodError } from '../define/errors.js';
 import { generateId, validateName } from '../define/ids.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { admitted } from '../engine/operation-gate.js';
 import { volumeEvent } from './volume-events.js';
 
 /** Options of `runtime.newVolume`. */
@@ -134,8 +135,10 @@ export function removeVolumeRecord(ctx: EngineContext, name: string): ResultAsyn
  * publishes `create`.
  */
 export function newVolume(ctx: EngineContext, opts: unknown): ResultAsync<VolumeRecord, LibpodError> {
-  const guarded = ctx.guard();
-  if (guarded.isErr()) return errAsync(guarded.error);
+  return admitted(ctx, (op) => addVolume(op, opts));
+}
+
+function addVolume(ctx: EngineContext, opts: unknown): ResultAsync<VolumeRecord, LibpodError> {
   const shape = checkVolumeOptions(opts);
   if (shape) return errAsync(shape);
   const o = (opts ?? {}) as VolumeCreateOptions;

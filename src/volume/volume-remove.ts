@@ -13,6 +13,7 @@ import { LibpodError, libpodError } from '../define/errors.js';
 import type { VolumeEventStatus } from '../define/events.js';
 import type { VolumeRecord } from '../define/records.js';
 import type { EngineContext } from '../engine/context.js';
+import { admitted } from '../engine/operation-gate.js';
 import { removeVerb } from '../container/remove.js';
 import { withContainer } from '../container/session.js';
 import { syncContainer } from '../container/sync.js';
@@ -80,6 +81,10 @@ function dropVolume(ctx: EngineContext, name: string, force: boolean): R<VolumeR
  * (and `extra`, e.g. `prune`) after unlocking.
  */
 export function removeVolumeVerb(ctx: EngineContext, name: string, opts: RemoveVolumeOptions, extra?: VolumeEventStatus): R<void> {
+  return admitted(ctx, (op) => removeVolume(op, name, opts, extra));
+}
+
+function removeVolume(ctx: EngineContext, name: string, opts: RemoveVolumeOptions, extra?: VolumeEventStatus): R<void> {
   const force = opts.force === true;
   return ctx.index
     .volumeUsers(name)

@@ -81,8 +81,15 @@ describe('engine on real containers', { skip: !root && 'needs root' }, () => {
   });
 
   it('stop of a process that exits on SIGTERM is quick and gives 143 or 0', async () => {
-    const c = await create({ command: ['/bin/sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'] });
+    const c = await create({ command: ['/bin/sh', '-c', 'trap "exit 0" TERM; echo ready; while true; do sleep 0.1; done'] });
     await must(c.start());
+    // A SIGTERM that comes before the trap is set is ignored (sh is PID 1): wait for it.
+    for (let i = 0; i < 200; i++) {
+      const lines: string[] = [];
+      for await (const l of c.logs()) lines.push(l.text);
+      if (lines.includes('ready')) break;
+      await delay(50);
+    }
     const t0 = Date.now();
     await must(c.stop({ timeout: 10 }));
     assert.ok(Date.now() - t0 < 5000);
