@@ -148,13 +148,18 @@ export class Runtime {
   #afterOpen(): ResultAsync<void, LibpodError> {
     const alive = join(this.runRoot, 'alive');
     const refresh = existsSync(alive) ? okAsync(undefined) : this.#refreshAfterReboot();
-    return refresh.andThen(() =>
+    return refresh.andThen(() => this.#releaseStaleAddresses()).andThen(() =>
       attempt(() => writeFileSync(alive, String(process.pid), { mode: 0o600 }), 'Internal', 'writing runtime alive file').map(() => {
         this.#unwatch = this.#oci.watchExits((id) => this.#onExit(id));
         // In the background: restarts left waiting by a closed or killed process (restart backoff).
         this.#resumed = resumeRestarts(this.#ctx);
       }),
     );
+  }
+
+  /** Addresses held by containers without live networking (a crash between an allocation and its record). */
+  #releaseStaleAddresses(): ResultAsync<void, LibpodError> {
+    return this.#ctx.index.allContainers().andThen((recs) => this.#ctx.ipam.releaseAllBut(new Set(recs.filter((r) => r.state.network).map((r) => r.id))));
   }
 
   /** libpod `refresh` after a reboot: nothing of the old runtime state survived. */

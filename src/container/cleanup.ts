@@ -10,6 +10,7 @@ import { failAfter, sequenceAll } from '../util/safe.js';
 import { logger } from '../util/log.js';
 import { checkDependenciesRunning } from './dependencies.js';
 import { reapExecSessions } from './exec-sessions.js';
+import { teardownNetworking } from './networking.js';
 import { createInRuntime, startInRuntime } from './runtime-ops.js';
 import { queueEvent, save, type CtrSession, type SyncFn } from './session.js';
 import { mountStorage, unmountStorage } from './storage.js';
@@ -37,9 +38,9 @@ export function cleanupRuntime(s: CtrSession): ResultAsync<void, LibpodError> {
     });
 }
 
-/** libpod `cleanup`: release storage, then remove from the runtime; every step runs. */
+/** libpod `cleanup`: release storage, remove from the runtime, tear networking down; every step runs. */
 export function cleanupContainer(s: CtrSession): ResultAsync<void, LibpodError> {
-  return sequenceAll([() => unmountStorage(s, false), () => cleanupRuntime(s)]);
+  return sequenceAll([() => unmountStorage(s, false), () => cleanupRuntime(s), () => teardownNetworking(s)]);
 }
 
 /** Whether the restart policy wants the last exit restarted (libpod `handleRestartPolicy`'s checks). */

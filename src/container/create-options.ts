@@ -12,13 +12,14 @@ import { libpodError, type LibpodError } from '../define/errors.js';
 import { validateName } from '../define/ids.js';
 import { parseSignal } from '../define/signals.js';
 import { checkSeccompOption } from './seccomp.js';
+import { checkNetworkCombination, defaultNetworkMode, NETWORK_OPTION_CHECKS } from './network-options.js';
 import { stringMap as stringMapCheck } from '../util/validate.js';
 
 const KNOWN_OPTIONS = new Set<string>([
   'name', 'rootfs', 'image', 'entrypoint', 'pullPolicy', 'rootfsOverlay', 'command', 'env', 'workDir', 'user', 'terminal', 'stdin', 'labels',
   'annotations', 'stopSignal', 'stopTimeout', 'restartPolicy', 'restartRetries', 'dependencies', 'pod',
   'volumes', 'mounts', 'network', 'privileged', 'capAdd', 'capDrop', 'readOnly', 'resources', 'healthCheck',
-  'hooksDir', 'seccompProfile',
+  'hooksDir', 'seccompProfile', 'networks', 'ports', 'dns', 'hostname', 'hosts',
 ]);
 
 const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
@@ -152,7 +153,7 @@ const CHECKS: Record<string, (v: unknown) => Check> = {
   pod: (v) => (typeof v === 'string' && v.length > 0 ? fine : invalid('pod must be a pod id or name')),
   volumes: checkVolumes,
   mounts: checkMounts,
-  network: (v) => (v === 'none' || v === 'host' ? fine : invalid(`network must be 'none' or 'host', got ${String(v)}`)),
+  ...NETWORK_OPTION_CHECKS,
   privileged: (v) => boolOpt(v, 'privileged'),
   capAdd: (v) => stringArray(v, 'capAdd'),
   capDrop: (v) => stringArray(v, 'capDrop'),
@@ -185,6 +186,8 @@ export function validateCreateOptions(opts: unknown, name: string): Result<Conta
     const check = CHECKS[key]?.(value) ?? fine;
     if (check.isErr()) return err(check.error);
   }
+  const net = checkNetworkCombination(opts);
+  if (net.isErr()) return err(net.error);
   if (opts.restartRetries !== undefined && opts.restartRetries !== 0 && opts.restartPolicy !== 'on-failure') {
     return err(libpodError('InvalidArg', 'restartRetries is only allowed with restartPolicy "on-failure"'));
   }
@@ -208,7 +211,7 @@ export function validateCreateOptions(opts: unknown, name: string): Result<Conta
     dependencies: o.dependencies ?? [],
     volumes: o.volumes ?? [],
     mounts: o.mounts ?? [],
-    network: o.network ?? 'none',
+    network: o.network ?? defaultNetworkMode(o),
     privileged: o.privileged ?? false,
     capAdd: o.capAdd ?? [],
     capDrop: o.capDrop ?? [],

@@ -17,6 +17,7 @@ import { validateCreateOptions } from './create-options.js';
 import type { GivenOptions } from '../image/apply-config.js';
 import { failAfter } from '../util/safe.js';
 import { createImageLayer, optionsForValidation, removeImageLayer, resolveCreateImage, withImageConfig } from './image-rootfs.js';
+import { resolveNetworking } from './network-create.js';
 
 /** Extra, engine-internal creation settings (pods use them for infra containers). */
 export interface InternalCreateOptions {
@@ -37,9 +38,9 @@ function resolveDependencies(ctx: EngineContext, config: ContainerConfig): Resul
   ).map((ids) => [...new Set(ids)]);
 }
 
-function resolvePod(ctx: EngineContext, config: ContainerConfig): ResultAsync<{ podId?: string; infraId?: string }, LibpodError> {
+function resolvePod(ctx: EngineContext, config: ContainerConfig): ResultAsync<{ podId?: string; infraId?: string; share?: string[] }, LibpodError> {
   if (config.pod === undefined) return okAsync({});
-  return ctx.index.lookupPod(config.pod).map((pod) => ({ podId: pod.id, infraId: pod.infraContainerId }));
+  return ctx.index.lookupPod(config.pod).map((pod) => ({ podId: pod.id, infraId: pod.infraContainerId, share: pod.infra ? pod.share : [] }));
 }
 
 /** Creates missing named volumes; returns those it created (to undo on failure, to announce on success). */
@@ -83,9 +84,13 @@ function addContainer(ctx: EngineContext, opts: unknown, internal: InternalCreat
         })
         .andThen((config) => withImageConfig(config, given, image)),
     )
-    .andThen((config) =>
-      ResultAsync.combine([resolveDependencies(ctx, config), resolvePod(ctx, config)]).andThen(([deps, pod]) => {
-        const dependencyIds = pod.infraId && !internal.isInfra && !deps.includes(pod.infraId) ? [...deps, pod.infraId] : deps;
+    .andThen((validated) =>
+      ResultAsync.combine([resolveDependencies(ctx, validated), resolvePod(ctx, validated)]).andThen(([deps, pod]) =>
+        resolveNetworking(ctx, validated, { share: pod.share, infra: internal.isInfra === true }).map((net) => ({ deps, pod, net })),
+      ).andThen(({ deps, pod, net }) => {
+        const { config } = net;
+        const withPod = pod.infraId && !internal.isInfra && !deps.includes(pod.infraId) ? [...deps, pod.infraId] : deps;
+        const dependencyIds = net.dependency && !withPod.includes(net.dependency) ? [...withPod, net.dependency] : withPod;
         return ensureVolumes(ctx, config).andThen((createdVolumes) => {
           const rec: ContainerRecord = {
             id: generateId(),
@@ -96,6 +101,7 @@ function addContainer(ctx: EngineContext, opts: unknown, internal: InternalCreat
             ...(pod.podId ? { podId: pod.podId } : {}),
             ...(internal.isInfra ? { isInfra: true } : {}),
             ...(createdVolumes.length > 0 ? { createdVolumes: createdVolumes.map((v) => v.name) } : {}),
+            ...(net.networks ? { networks: net.networks } : {}),
             state: initialContainerState(),
           };
           const undo = (e: LibpodError): ResultAsync<never, LibpodError> =>

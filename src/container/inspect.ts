@@ -6,6 +6,7 @@ import { okAsync, type ResultAsync } from 'neverthrow';
 import type { LibpodError } from '../define/errors.js';
 import type { ContainerInspect, InspectMount } from '../define/inspect.js';
 import type { ContainerRecord } from '../define/records.js';
+import { networkSettingsOf } from './networking.js';
 import { dirSize } from './rootfs.js';
 import { imageContainerSizes } from './image-rootfs.js';
 import { volumeMountsFor } from './storage.js';
@@ -69,6 +70,7 @@ export function inspectVerb(s: CtrSession, opts: { size?: boolean } = {}): Resul
       logPath: paths.logPath,
       checkpointedAt: toDate(st.checkpointedAt),
       restoredAt: toDate(st.restoredAt),
+      networkSettings: networkSettingsOf(rec),
       ...(st.health ? { health: structuredClone(st.health) } : {}),
     };
     if (!opts.size) return okAsync(base);

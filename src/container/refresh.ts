@@ -27,6 +27,8 @@ export function resetState(st: ContainerStateRecord): void {
   st.mountCount = 0;
   if (st.state !== 'exited') st.state = 'configured';
   st.execSessions = {};
+  // Namespaces and firewall rules live in the volatile root and the kernel: gone with them.
+  delete st.network;
   st.stoppedByUser = false;
   st.restartPolicyMatch = false;
   st.restartCount = 0;

@@ -13,6 +13,7 @@ import type { OciCreateResult } from '../oci/oci-runtime.js';
 import type { OciHook, OciSpec } from '../oci/oci-spec-types.js';
 import { logger } from '../util/log.js';
 import { runPoststopHooks, runPrecreateHooks, selectHooks } from './hooks.js';
+import { networkForSpec } from './networking.js';
 import { generateSpec, readHostRlimits } from './oci-spec.js';
 import { chooseSeccompProfile } from './seccomp.js';
 import { forgetPendingRestart } from './restart-backoff.js';
@@ -55,15 +56,17 @@ function podSetting(s: CtrSession): ResultAsync<PodSetting, LibpodError> {
 function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHook[] }, LibpodError> {
   const { rec } = s;
   const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs ?? '';
-  return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumeMounts]) => {
+  return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumes]) => networkForSpec(s).andThen((net) => {
+    const volumeMounts = [...volumes, ...net.mounts];
+    const hostname = pod.hostname ?? net.hostname;
     const seccompProfile = chooseSeccompProfile(rec.config, { required: s.ctx.oci.features.runsProcesses !== false });
     if (seccompProfile.isErr()) return errAsync(seccompProfile.error);
     const spec = generateSpec({
       id: rec.id,
       config: rec.config,
       rootfsPath,
-      namespacePaths: pod.namespacePaths,
-      ...(pod.hostname ? { hostname: pod.hostname } : {}),
+      namespacePaths: net.netnsPath ? { ...pod.namespacePaths, net: net.netnsPath } : pod.namespacePaths,
+      ...(hostname ? { hostname } : {}),
       volumeMounts,
       hostRlimits: readHostRlimits(),
       ...(seccompProfile.value ? { seccompProfile: seccompProfile.value } : {}),
@@ -76,7 +79,7 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
     return selectHooks(rec.config.hooksDir, spec.value, rec.config.mounts.length > 0).andThen((hooks) =>
       runPrecreateHooks(hooks.precreate ?? [], spec.value).map((filtered) => ({ spec: filtered, poststop: hooks.poststop ?? [] })),
     );
-  });
+  }));
 }
 
 /** A failure, reported once `pending` has settled too (whatever its outcome). */

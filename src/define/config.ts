@@ -3,6 +3,10 @@
  * @module
  */
 import type { Signal } from './signals.js';
+import type { NetworkAttachOptions, PortMapping } from './network.js';
+
+/** How a container is networked (see {@link ContainerCreateOptions.network}). */
+export type NetworkMode = 'none' | 'host' | 'bridge' | { container: string };
 
 /** When `newContainer({ image })` pulls the image, as podman's `--pull`. */
 export type PullPolicy = 'always' | 'missing' | 'newer' | 'never';
@@ -108,8 +112,23 @@ export interface ContainerCreateOptions {
   volumes?: ContainerVolume[];
   /** Bind and tmpfs mounts. */
   mounts?: ContainerMount[];
-  /** `'none'` (default): own network namespace with loopback only; `'host'`: the host's. */
-  network?: 'none' | 'host';
+  /**
+   * `'none'`: own network namespace with loopback only (the default without
+   * `networks` and `ports`); `'host'`: the host's; `'bridge'`: the networks
+   * in `networks`, else the default `podman` network (the default with
+   * `networks` or `ports`); `{ container }`: another container's namespace.
+   */
+  network?: NetworkMode;
+  /** Networks to attach to (bridge networking), by name or id, with aliases and static addresses. */
+  networks?: Record<string, NetworkAttachOptions>;
+  /** Ports to publish on the host (bridge networking). */
+  ports?: PortMapping[];
+  /** DNS servers for /etc/resolv.conf instead of the host's (bridge networking). */
+  dns?: string[];
+  /** Hostname (default: the first 12 characters of the id). */
+  hostname?: string;
+  /** Extra /etc/hosts entries: name → IPv4 address (bridge networking). */
+  hosts?: Record<string, string>;
   /** All capabilities, all devices, no masked paths. */
   privileged?: boolean;
   /** Capabilities added to the default set (`'CAP_SYS_ADMIN'` or `'SYS_ADMIN'`). */
@@ -156,7 +175,7 @@ export interface ContainerConfig extends ContainerCreateOptions {
   dependencies: string[];
   volumes: ContainerVolume[];
   mounts: ContainerMount[];
-  network: 'none' | 'host';
+  network: NetworkMode;
   privileged: boolean;
   capAdd: string[];
   capDrop: string[];

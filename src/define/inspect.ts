@@ -4,6 +4,7 @@
  */
 import type { ContainerConfig } from './config.js';
 import type { HealthRecord } from './records.js';
+import type { NetworkSettings } from './network.js';
 import type { ContainerState } from './states.js';
 
 /** A mount as seen by the container. */
@@ -61,6 +62,8 @@ export interface ContainerInspect {
   /** Last checkpoint / restore times. */
   checkpointedAt?: Date;
   restoredAt?: Date;
+  /** Published ports and addresses on each network (bridge networking; empty otherwise). */
+  networkSettings: NetworkSettings;
   /** Health check status and recent results, once a check ran. */
   health?: HealthRecord;
 }

@@ -113,7 +113,9 @@ export interface ResolvedPort {
 export interface ContainerNetworkState {
   /** Path of the bind-mounted network namespace. */
   netns: string;
-  /** Endpoints by network name. */
+  /** Addresses allocated, by network name (kept before netavark runs, so a teardown can release them). */
+  addresses: Record<string, string[]>;
+  /** Endpoints by network name, once netavark set them up. */
   endpoints: Record<string, NetworkEndpoint>;
   /** Published ports with their host ports. */
   ports: ResolvedPort[];

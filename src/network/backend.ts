@@ -67,6 +67,13 @@ export interface NetworkBackend {
   /** One network by exact name; `NoSuchNetwork` when absent. */
   inspect(name: string): ResultAsync<NetworkConfig, LibpodError>;
   /**
+   * Creates a network namespace that outlives every process, bind-mounted
+   * on the file `path` (already there: kept).
+   */
+  createNamespace(path: string): ResultAsync<void, LibpodError>;
+  /** Unmounts and deletes the namespace at `path` (absent: nothing to do). */
+  removeNamespace(path: string): ResultAsync<void, LibpodError>;
+  /**
    * Wires the network namespace at `netnsPath` (which MUST exist) into the
    * networks of `req`, with the addresses it names, and publishes its ports.
    * MUST leave nothing behind when it fails.

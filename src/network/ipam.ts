@@ -56,10 +56,6 @@ export class Ipam {
 
   async #write(network: string, f: IpamFile): Promise<void> {
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    if (Object.keys(f.allocations).length === 0) {
-      await rm(this.#path(network), { force: true });
-      return;
-    }
     const tmp = `${this.#path(network)}.tmp`;
     await writeFile(tmp, JSON.stringify(f), { mode: 0o600 });
     await rename(tmp, this.#path(network));

@@ -19,6 +19,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import type { ContainerCreateOptions } from '../define/config.js';
+import type { NetworkAttachOptions, PortMapping } from '../define/network.js';
+import { checkNetworkCombination, defaultNetworkMode, NETWORK_OPTION_CHECKS } from '../container/network-options.js';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
 import type { LibpodEvent } from '../define/events.js';
 import { generateId, shortId, validateName } from '../define/ids.js';
@@ -45,6 +47,12 @@ export interface PodCreateOptions {
    * without an infra container is `InvalidArg`.
    */
   share?: PodNamespace[];
+  /** The infra container's network mode (`'none'`, `'host'` or `'bridge'`; see `ContainerCreateOptions.network`). */
+  network?: 'none' | 'host' | 'bridge';
+  /** Networks the infra container attaches to; the pod's name resolves on them. */
+  networks?: Record<string, NetworkAttachOptions>;
+  /** Ports the infra container publishes for the pod's members. */
+  ports?: PortMapping[];
 }
 
 /** Namespaces a pod can share. */
@@ -80,13 +88,30 @@ interface PodSettings {
   labels: Record<string, string>;
   infra: boolean;
   share: PodNamespace[];
+  /** The infra container's networking options, as given. */
+  net: Pick<ContainerCreateOptions, 'network' | 'networks' | 'ports'>;
+}
+
+const POD_NETWORK_KEYS = ['network', 'networks', 'ports'] as const;
+
+/** Checks the pod's networking options (the container checks, plus: an infra container that shares its network namespace). */
+function checkPodNetwork(o: PodCreateOptions, infra: boolean, share: readonly PodNamespace[]): LibpodError | undefined {
+  const given = POD_NETWORK_KEYS.filter((k) => o[k] !== undefined);
+  for (const k of given) {
+    const r = NETWORK_OPTION_CHECKS[k]!(o[k]);
+    if (r.isErr()) return r.error;
+  }
+  if (typeof o.network === 'object') return invalid('pod option network must be \'none\', \'host\' or \'bridge\'');
+  if (given.length > 0 && (!infra || !share.includes('net'))) return invalid('pod networking options need an infra container sharing the net namespace');
+  const combo = checkNetworkCombination(o as Record<string, unknown>);
+  return combo.isErr() ? combo.error : undefined;
 }
 
 /** Checks `opts`; `InvalidArg` for unknown keys, bad names, labels, namespaces or sharing without infra. */
 export function validatePodOptions(opts: unknown): PodSettings | LibpodError {
-  if (opts === undefined) return { labels: {}, infra: true, share: [...DEFAULT_POD_SHARE] };
+  if (opts === undefined) return { labels: {}, infra: true, share: [...DEFAULT_POD_SHARE], net: {} };
   if (!isPlainObject(opts)) return invalid('pod options must be an object');
-  for (const k of Object.keys(opts)) if (!['name', 'labels', 'infra', 'share'].includes(k)) return invalid(`unknown pod option "${k}"`);
+  for (const k of Object.keys(opts)) if (!['name', 'labels', 'infra', 'share', ...POD_NETWORK_KEYS].includes(k)) return invalid(`unknown pod option "${k}"`);
   const o = opts as PodCreateOptions;
   if (o.name !== undefined) {
     const n = validateName(o.name, 'pod');
@@ -102,7 +127,11 @@ export function validatePodOptions(opts: unknown): PodSettings | LibpodError {
   }
   const share = o.share === undefined ? (infra ? [...DEFAULT_POD_SHARE] : []) : [...new Set(o.share)];
   if (!infra && share.length > 0) return invalid('pods must have an infra container to share namespaces');
-  return { ...(o.name === undefined ? {} : { name: o.name }), labels: { ...(o.labels ?? {}) }, infra, share };
+  const badNet = checkPodNetwork(o, infra, share);
+  if (badNet) return badNet;
+  const net: PodSettings['net'] = {};
+  for (const k of POD_NETWORK_KEYS) if (o[k] !== undefined) Object.assign(net, { [k]: structuredClone(o[k]) });
+  return { ...(o.name === undefined ? {} : { name: o.name }), labels: { ...(o.labels ?? {}) }, infra, share, net };
 }
 
 
@@ -112,7 +141,7 @@ export function findCatatonit(): string | undefined {
 }
 
 /** Builds the infra container's options: `catatonit -P` in a tiny rootfs, own network namespace. */
-function infraOptions(ctx: EngineContext, pod: PodRecord): R<ContainerCreateOptions> {
+function infraOptions(ctx: EngineContext, pod: PodRecord, net: PodSettings['net']): R<ContainerCreateOptions> {
   const catatonit = findCatatonit();
   // A runtime that runs no real process (the fake) needs no binary; a real one does.
   if (catatonit === undefined && ctx.oci.features.runsProcesses !== false) {
@@ -129,15 +158,16 @@ function infraOptions(ctx: EngineContext, pod: PodRecord): R<ContainerCreateOpti
     rootfs,
     command: ['/catatonit', '-P'],
     pod: pod.id,
-    network: 'none' as const,
+    ...net,
+    network: net.network ?? defaultNetworkMode(net),
     stopTimeout: 10,
     labels: { ...pod.labels },
     mounts: catatonit === undefined ? [] : [{ source: catatonit, destination: '/catatonit', type: 'bind' as const, options: ['ro', 'bind'] }],
   }));
 }
 
-function createInfra(ctx: EngineContext, pod: PodRecord): R<ContainerRecord> {
-  return infraOptions(ctx, pod).andThen((opts) => createContainer(ctx, opts, { isInfra: true }));
+function createInfra(ctx: EngineContext, pod: PodRecord, net: PodSettings['net']): R<ContainerRecord> {
+  return infraOptions(ctx, pod, net).andThen((opts) => createContainer(ctx, opts, { isInfra: true }));
 }
 
 /** Drops what a failed creation left: the pod record and the pod's directory. */
@@ -171,7 +201,7 @@ function addPod(ctx: EngineContext, opts: unknown): R<{ pod: PodRecord; infra?: 
     };
     return ctx.index.addPod(pod).andThen(() => {
       if (!pod.infra) return okAsync({ pod });
-      return createInfra(ctx, pod)
+      return createInfra(ctx, pod, settings.net)
         .andThen((infra) => {
           pod.infraContainerId = infra.id;
           return ctx.index

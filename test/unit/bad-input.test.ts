@@ -35,7 +35,7 @@ describe('bad input gets InvalidArg (or the right code) and changes nothing', ()
       [{ rootfs: e.rootfs, command: ['x'], stopTimeout: -1 }, 'InvalidArg'],
       [{ rootfs: e.rootfs, command: ['x'], stopTimeout: 1.5 }, 'InvalidArg'],
       [{ rootfs: e.rootfs, command: ['x'], restartPolicy: 'sometimes' }, 'InvalidArg'],
-      [{ rootfs: e.rootfs, command: ['x'], network: 'bridge' }, 'InvalidArg'],
+      [{ rootfs: e.rootfs, command: ['x'], network: 'overlay' }, 'InvalidArg'],
       [{ rootfs: e.rootfs, command: ['x'], mounts: [{ source: 'rel', destination: '/x' }] }, 'InvalidArg'],
       [{ rootfs: e.rootfs, command: ['x'], volumes: [{ name: '../v', dest: '/x' }] }, 'InvalidArg'],
       [{ rootfs: e.rootfs, command: ['x'], volumes: [{ name: 'v', dest: 'relative' }] }, 'InvalidArg'],

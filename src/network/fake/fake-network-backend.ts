@@ -1,12 +1,14 @@
 /**
  * A network backend in memory, for tests without root: configs are real
  * files (the same {@link NetworkConfigFiles} as netavark's), setups are
- * recorded per namespace path and answered as netavark would (one interface
+ * recorded per namespace path (a plain file stands for the namespace) and answered as netavark would (one interface
  * per network, with the requested address). Failures can be scripted.
  * @module
  */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { libpodError, type LibpodError } from '../../define/errors.js';
+import { attempt, libpodError, type LibpodError } from '../../define/errors.js';
 import type { NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
 import { NetworkConfigFiles } from '../config-files.js';
 import type { NetworkConfig } from '../network-config.js';
@@ -61,6 +63,17 @@ export class FakeNetworkBackend implements NetworkBackend {
 
   inspect(name: string): ResultAsync<NetworkConfig, LibpodError> {
     return this.#store.inspect(name);
+  }
+
+  createNamespace(path: string): ResultAsync<void, LibpodError> {
+    return attempt(async () => {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await writeFile(path, '', { flag: 'a', mode: 0o600 });
+    }, 'Internal', `creating ${path}`);
+  }
+
+  removeNamespace(path: string): ResultAsync<void, LibpodError> {
+    return attempt(() => rm(path, { force: true }), 'Internal', `removing ${path}`);
   }
 
   setup(netnsPath: string, req: SetupRequest): ResultAsync<Record<string, StatusBlock>, LibpodError> {

@@ -16,6 +16,7 @@ import { attempt, libpodError, type LibpodError } from '../../define/errors.js';
 import { runCommand } from '../../host/command.js';
 import type { NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
 import { NetworkConfigFiles } from '../config-files.js';
+import { createNetns, removeNetns } from '../netns.js';
 import type { NetworkConfig } from '../network-config.js';
 
 /** Where podman's packages install the binaries. */
@@ -93,6 +94,15 @@ export class NetavarkNetworkBackend implements NetworkBackend {
 
   inspect(name: string): ResultAsync<NetworkConfig, LibpodError> {
     return this.#store.inspect(name);
+  }
+
+  createNamespace(path: string): ResultAsync<void, LibpodError> {
+    // Checked first: without netavark a namespace would be made for nothing.
+    return this.#find().andThen(() => createNetns(path));
+  }
+
+  removeNamespace(path: string): ResultAsync<void, LibpodError> {
+    return removeNetns(path);
   }
 
   /** netavark, aardvark-dns and iptables, or `OCIRuntimeNotFound` naming the packages. */

@@ -1,0 +1,73 @@
+/**
+ * Network leaks: what a networking test may leave on the host (bridges,
+ * firewall rules naming its subnets or ports, aardvark-dns processes of its
+ * roots, network namespaces below its roots). Compared with a snapshot
+ * taken before the test.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** The host's network state that a test can leak. */
+export interface NetSnapshot {
+  interfaces: string[];
+  rules: string[];
+  aardvark: { pid: number; cmdline: string }[];
+}
+
+function iptablesRules(): string[] {
+  const out: string[] = [];
+  for (const table of ['nat', 'filter']) {
+    try {
+      out.push(...execFileSync('iptables-save', ['-t', table], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('-A ')).map((l) => `${table} ${l}`));
+    } catch {
+      // no iptables: nothing to compare
+    }
+  }
+  return out;
+}
+
+function aardvarkProcesses(): { pid: number; cmdline: string }[] {
+  const out: { pid: number; cmdline: string }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (/aardvark-dns/.test(readlinkSync(`/proc/${d}/exe`)) || cmdline.includes('aardvark-dns')) out.push({ pid: Number(d), cmdline });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** The host's interfaces, firewall rules and aardvark-dns processes now. */
+export function snapshotNet(): NetSnapshot {
+  return { interfaces: readdirSync('/sys/class/net'), rules: iptablesRules(), aardvark: aardvarkProcesses() };
+}
+
+/** What appeared since `before` and is still there, limited to what `scope` names. */
+export function netLeaks(before: NetSnapshot, scope: { roots: string[]; subnets: string[]; bridges: string[]; ports?: number[] }): string[] {
+  const now = snapshotNet();
+  const leaks: string[] = [];
+  for (const i of now.interfaces) if (!before.interfaces.includes(i) && (scope.bridges.includes(i) || i.startsWith('veth'))) leaks.push(`interface ${i}`);
+  const prefixes = scope.subnets.map((s) => s.split('/')[0]!.split('.').slice(0, 3).join('.') + '.');
+  const ports = (scope.ports ?? []).map((p) => `--dport ${p} `);
+  for (const r of now.rules) {
+    if (before.rules.includes(r)) continue;
+    if (prefixes.some((p) => r.includes(p)) || scope.bridges.some((b) => r.includes(b)) || ports.some((p) => `${r} `.includes(p))) leaks.push(`rule ${r}`);
+  }
+  for (const a of now.aardvark) if (scope.roots.some((r) => a.cmdline.includes(r)) && !before.aardvark.some((b) => b.pid === a.pid)) leaks.push(`aardvark-dns ${a.pid}: ${a.cmdline}`);
+  return leaks;
+}
+
+/** Fails listing the network leaks still there after `graceMs`. */
+export async function assertNoNetLeaks(before: NetSnapshot, scope: { roots: string[]; subnets: string[]; bridges: string[]; ports?: number[] }, graceMs = 5000): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const leaks = netLeaks(before, scope);
+    if (leaks.length === 0) return;
+    if (Date.now() >= deadline) assert.fail(`network leaks:\n${leaks.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
