@@ -60,6 +60,7 @@ export { LibpodError, ERROR_CODES, isLibpodError, type ErrorCode, type LibpodErr
 export { CONTAINER_STATES, TRANSITIONS, isContainerState, type ContainerState, type LifecycleVerb } from './define/states.js';
 export type {
   ContainerConfig,
+  NetworkMode,
   ContainerCreateOptions,
   ContainerMount,
   ContainerResources,
