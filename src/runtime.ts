@@ -422,7 +422,7 @@ export class Runtime {
       if (typeof opts !== 'object' || opts === null || Object.keys(opts).some((k) => k !== 'force') || (opts.force !== undefined && typeof opts.force !== 'boolean')) {
         return errAsync(libpodError('InvalidArg', 'network remove options must be { force?: boolean }'));
       }
-      return removeNetworkVerb(this.#ctx, net instanceof Network ? net.name : net, opts.force === true);
+      return removeNetworkVerb(this.#ctx, net instanceof Network ? net.id : net, opts.force === true);
     });
   }
 

@@ -57,9 +57,10 @@ function removeUsers(ctx: EngineContext, ids: readonly string[]): ResultAsync<vo
  * cannot be removed (`InvalidArg`).
  */
 export function removeNetworkVerb(ctx: EngineContext, name: string, force: boolean, status: NetworkEventStatus = 'remove'): ResultAsync<void, LibpodError> {
-  if (name === DEFAULT_NETWORK) return errAsync(libpodError('InvalidArg', `default network ${DEFAULT_NETWORK} cannot be removed`));
   return lookupNetworkConfig(ctx, name).andThen((config) =>
-    networkUsers(ctx, config.name)
+    config.name === DEFAULT_NETWORK
+      ? errAsync(libpodError('InvalidArg', `default network ${DEFAULT_NETWORK} cannot be removed`))
+      : networkUsers(ctx, config.name)
       .andThen((users) => {
         if (users.length === 0) return okAsync(undefined);
         if (!force) {
