@@ -123,16 +123,21 @@ describe('checkpoint and restore options are honoured (fake runtime)', () => {
   it('restore from an archive with ignoreRootfs leaves the rootfs diff out', { skip: process.getuid?.() !== 0 && 'needs root (overlay mount)' }, async () => {
     const c = await e.create({ rootfsOverlay: true });
     await must(c.start());
-    const upper = containerPaths(e.root, e.runRoot, c.id).overlayUpper;
-    await writeFile(join(upper, 'added'), 'x');
-    const target = join(e.root, 'ckpt.tar');
-    await must(c.checkpoint({ targetFile: target }));
-    await rm(join(upper, 'added'));
-    await must(c.restore({ targetFile: target, ignoreRootfs: true }));
-    assert.ok(!existsSync(join(upper, 'added')), 'ignoreRootfs: the diff is not applied');
-    await must(c.checkpoint());
-    await must(c.restore({ targetFile: target }));
-    assert.ok(existsSync(join(upper, 'added')), 'without ignoreRootfs: the diff is applied');
-    await must(c.stop({ timeout: 0 }));
+    try {
+      const upper = containerPaths(e.root, e.runRoot, c.id).overlayUpper;
+      await writeFile(join(upper, 'added'), 'x');
+      const target = join(e.root, 'ckpt.tar');
+      await must(c.checkpoint({ targetFile: target }));
+      await rm(join(upper, 'added'));
+      await must(c.restore({ targetFile: target, ignoreRootfs: true }));
+      assert.ok(!existsSync(join(upper, 'added')), 'ignoreRootfs: the diff is not applied');
+      await must(c.checkpoint());
+      await must(c.restore({ targetFile: target }));
+      assert.ok(existsSync(join(upper, 'added')), 'without ignoreRootfs: the diff is applied');
+    } finally {
+      // Even when an assertion failed: stop (which unmounts the overlay) so nothing is left mounted.
+      await c.stop({ timeout: 0 });
+      await c.unmount({ force: true });
+    }
   });
 });
