@@ -492,10 +492,25 @@ export class Runtime {
         acc.andThen(() =>
           this.#ctx.index
             .lookupContainer(id)
-            .mapErr((e) => (e.code === 'NoSuchCtr' ? libpodError('ImageInUse', `image is in use by container ${id} of another runtime: image is being used`) : e))
-            .andThen((rec) => this.removeContainer(this.#handle(rec), { force: true })),
+            .andThen((rec) => this.removeContainer(this.#handle(rec), { force: true }))
+            .orElse((e) => (e.code === 'NoSuchCtr' ? this.#removeOrphanLayer(id) : errAsync(e))),
         ),
       okAsync(undefined),
+    );
+  }
+
+  /**
+   * A container layer this Runtime made whose container it does not know (a
+   * crash between the layer and the record) is removed; another Runtime's
+   * keeps its image in use.
+   */
+  #removeOrphanLayer(id: string): ResultAsync<void, LibpodError> {
+    return this.#ctx.imageStore().andThen((store) =>
+      store.containerLayer(id).andThen((layer) =>
+        layer.owner === this.root
+          ? store.removeContainerLayer(id)
+          : errAsync(libpodError('ImageInUse', `image is in use by container ${id} of another runtime: image is being used`)),
+      ),
     );
   }
 

@@ -221,6 +221,15 @@ describe('images', () => {
     }
   });
 
+  it('removeImage force removes a container layer this Runtime left without its container (a crash)', async () => {
+    const img = await put(['localhost/app:1'], { Cmd: ['/bin/sh'] });
+    const orphan = 'f'.repeat(64);
+    await must(e.store.createContainerLayer(orphan, img.id, e.runtime.root));
+    assert.equal((await mustFail(e.runtime.removeImage(img.id))).code, 'ImageInUse');
+    await must(e.runtime.removeImage(img.id, { force: true }));
+    assert.deepEqual(await must(e.store.containerLayers()), []);
+  });
+
   it('pruneImages removes unused dangling images; all: every unused image', async () => {
     const named = await put(['localhost/keep:1'], { Cmd: ['/bin/sh'] });
     const dangling = await put([], {}, '2025-03-03T00:00:00Z');
