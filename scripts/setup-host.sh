@@ -4,6 +4,7 @@
 #     seccomp.json (apt) when any of them, or mount, is missing, and tar, attr and libcap2-bin
 #     (archives and their tests); without root it only says what is missing (unit tests need
 #     only tar).
+#   - as root: installs netavark, aardvark-dns and iptables (bridge networking) when missing.
 #   - installs node_modules (npm install, pinned by package-lock.json) when it is missing
 #     or older than package.json / package-lock.json.
 # Prints nothing when there is nothing to do, and then takes well under a second.
@@ -68,6 +69,25 @@ if [ "${#archive_pkgs[@]}" -gt 0 ]; then
   else
     echo "setup-host: missing ${archive_pkgs[*]} (apt-get install ${archive_pkgs[*]}): archives need GNU tar," \
       "the archive tests setfattr and setcap." >&2
+  fi
+fi
+
+# Bridge networking: netavark (bridge, firewall, port forwarding), aardvark-dns (names), iptables
+# (netavark's firewall driver) and unshare (util-linux: network namespaces bound to a file).
+net_pkgs=()
+have_libexec() { [ -x "/usr/lib/podman/$1" ] || [ -x "/usr/libexec/podman/$1" ] || [ -x "/usr/local/lib/podman/$1" ] || [ -x "/usr/local/libexec/podman/$1" ]; }
+have_libexec netavark || net_pkgs+=(netavark)
+have_libexec aardvark-dns || net_pkgs+=(aardvark-dns)
+have iptables || net_pkgs+=(iptables)
+have unshare || net_pkgs+=(util-linux)
+if [ "${#net_pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && have apt-get; then
+    export DEBIAN_FRONTEND=noninteractive
+    quiet apt-get update -qq
+    quiet apt-get install -y -qq --no-install-recommends "${net_pkgs[@]}" </dev/null
+  else
+    echo "setup-host: missing ${net_pkgs[*]} (apt-get install netavark aardvark-dns iptables): bridge networking" \
+      "needs them; networks 'none' and 'host' do not." >&2
   fi
 fi
 
