@@ -18,34 +18,22 @@ import { chainIds, digestHex, isDigest, type Digest } from '../formats/digest.js
 import { parseManifest, type Descriptor } from '../formats/manifest.js';
 import { DOCKER_LAYER, OCI_LAYER, sniffCompression, type LayerCompression } from '../formats/media-types.js';
 import { decompressor } from '../store/decompress.js';
+import type { PutImageInput, PutLayerInput, PutLayerResult } from '../store/image-store.js';
+import type { ImageRecord, LayerRecord } from '../store/records.js';
 import type { ImageToSave, LayerToSave, SourceImage } from './types.js';
 
-/** A stored layer, as far as load and save need it. */
-export interface StoredLayer {
-  id: string;
-  diffId: string;
-  diffSize: number;
-}
-
-/** A stored image, as far as load and save need it. */
-export interface StoredImage {
-  id: string;
-  names: string[];
-  digest: string;
-  configDigest: string;
-  layers: string[];
-  layerBlobs: string[];
-}
+/** A stored image (the store's record). */
+export type StoredImage = ImageRecord;
 
 /**
  * The image store operations load and save use (the image store's own
  * methods, structurally): put and read layers, blobs and images.
  */
 export interface ImageStorage {
-  layer(id: string): ResultAsync<StoredLayer, LibpodError>;
+  layer(id: string): ResultAsync<LayerRecord, LibpodError>;
   hasBlob(digest: string): ResultAsync<boolean, LibpodError>;
-  putLayer(input: { parent?: string; blob: Readable; diffId: string; digest?: string; size?: number }): ResultAsync<{ layer: StoredLayer }, LibpodError>;
-  putImage(input: { manifest: Uint8Array; manifestMediaType?: string; config: Uint8Array; names?: string[] }): ResultAsync<StoredImage, LibpodError>;
+  putLayer(input: PutLayerInput): ResultAsync<PutLayerResult, LibpodError>;
+  putImage(input: PutImageInput): ResultAsync<ImageRecord, LibpodError>;
   image(id: string): ResultAsync<StoredImage, LibpodError>;
   removeImage(id: string): ResultAsync<string[], LibpodError>;
   blob(digest: string): ResultAsync<Readable, LibpodError>;
