@@ -54,6 +54,9 @@ export { Image } from './image/image.js';
 export type { ImageHistoryEntry, ImageInspect, ImageInspectConfig } from './image/image-inspect.js';
 export type { ImageFilter, RemoveImageOptions, RemoveImageResult } from './image/image-verbs.js';
 export { ImageStore, type ImageStoreOptions, type ContainerLayerRecord, type ImageRecord, type LayerRecord, type PutImageInput, type PutLayerInput, type PutLayerResult, type StorageDriverName } from './image/store/image-store.js';
+export type { SaveImagesOptions } from './image/archive-verbs.js';
+export { ARCHIVE_FORMATS, type ArchiveFormat } from './image/transports/types.js';
+export type { CommitOptions } from './container/commit.js';
 
 // Errors, states, data
 export { LibpodError, ERROR_CODES, isLibpodError, type ErrorCode, type LibpodErrorOptions } from './define/errors.js';

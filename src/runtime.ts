@@ -5,6 +5,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { Container, runBatched } from './container/container.js';
 import { createContainer } from './container/create.js';
@@ -45,9 +46,13 @@ import { refuseInfraRemoval, removePodVerb, type RemovePodOptions } from './pod/
 import { checkTimeoutOptions } from './util/options.js';
 import { hardenMethods } from './util/harden.js';
 import { Image } from './image/image.js';
+import { loadImagesVerb, saveImagesVerb, type ArchiveVerbContext, type SaveImagesOptions } from './image/archive-verbs.js';
+import { imageEvent } from './image/image-events.js';
+import { nameMatches } from './image/image-lookup.js';
+import { ARCHIVE_FORMATS } from './image/transports/types.js';
 import { listImages, lookupImageRecord, pruneImagesVerb, removeImageVerb, type ImageFilter, type RemoveImageOptions, type RemoveImageResult } from './image/image-verbs.js';
 import { ImageStore } from './image/store/image-store.js';
-import { bool, checkOptions, date, labelFilter, oneOrMany, shape, str, stringMap } from './util/validate.js';
+import { bool, checkOptions, date, labelFilter, oneOf, oneOrMany, shape, str, stringMap } from './util/validate.js';
 import { withPod } from './pod/pod-session.js';
 import { checkPodFilter, listPods, type PodFilter } from './pod/pod-status.js';
 import { pruneContainersVerb, prunePodsVerb } from './pod/prune.js';
@@ -512,6 +517,47 @@ export class Runtime {
           : errAsync(libpodError('ImageInUse', `image is in use by container ${id} of another runtime: image is being used`)),
       ),
     );
+  }
+
+  /**
+   * Loads every image of a docker-archive (podman's, Docker's legacy and
+   * Docker 25's layouts), an oci-archive or an OCI layout directory, detected
+   * (`src` is a path or a readable stream of an archive, gzip allowed). Layers
+   * stream into the store and are verified there; malformed, truncated or
+   * tampered input is `ImageCorrupt` (or `InvalidArg`) and stores nothing.
+   * An index resolves to this host's platform. `load` events.
+   */
+  loadImages(src: string | NodeJS.ReadableStream): ResultAsync<Image[], LibpodError> {
+    return this.#guarded(() => this.#archiveContext().andThen((c) => loadImagesVerb(c, src)).map((recs) => recs.map((r) => new Image(this.#ctx, r))));
+  }
+
+  /**
+   * Writes images (handles, names or ids) to `dest` (a path, or a writable
+   * stream for the archive formats) as `format` (default `'docker-archive'`;
+   * `'oci-archive'`, `'oci-dir'`). An image given by name is tagged with it,
+   * by id without a tag, by handle with all its names. A path is written
+   * under a temporary name and renamed at the end. `save` events.
+   */
+  saveImages(images: (Image | string)[], dest: string | NodeJS.WritableStream, opts: SaveImagesOptions = {}): ResultAsync<void, LibpodError> {
+    return this.#guarded(() => {
+      const bad = checkOptions(opts, 'save', { format: oneOf(ARCHIVE_FORMATS) });
+      if (bad) return errAsync(bad);
+      if (typeof dest !== 'string' && !(dest instanceof Writable)) return errAsync(libpodError('InvalidArg', 'saveImages: dest must be a path or a writable stream'));
+      return this.#archiveContext().andThen((c) => saveImagesVerb(c, images, dest, opts));
+    });
+  }
+
+  #archiveContext(): ResultAsync<ArchiveVerbContext, LibpodError> {
+    return this.#ctx.imageStore().map((store) => ({
+      storage: store,
+      tmpDir: join(store.path, 'tmp'),
+      resolve: (ref: string) =>
+        lookupImageRecord(this.#ctx, ref).map((image) => {
+          const name = image.names.find((n) => nameMatches(n, ref));
+          return name === undefined ? { image } : { image, name };
+        }),
+      publish: (status, imgs) => this.#publish(imgs.map((i) => imageEvent(status, i.id, i.name))),
+    }));
   }
 
   /** Removes unused images without names (`all`: every unused image); resolves to their ids. */

@@ -17,13 +17,15 @@ import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.j
 import type { EngineContext } from '../engine/context.js';
 import { checkTimeoutOptions } from '../util/options.js';
 import { failingIterable, hardenMethods } from '../util/harden.js';
-import { absPath, bool, checkOptions, checkValue, count, date, nonEmptyStr, readable, shape, str, stringMap, unchecked, writable, type Validator } from '../util/validate.js';
+import { absPath, bool, checkOptions, checkValue, count, date, nonEmptyStr, readable, shape, str, stringArray, stringMap, unchecked, writable, type Validator } from '../util/validate.js';
 import { failAfter, safe } from '../util/safe.js';
 import { HeldAccess, LockingAccess, type ContainerAccess } from './access.js';
 import { exportTree } from '../archive/index.js';
 import { addArtifact, getArtifact, removeArtifact } from './artifacts.js';
 import { attachVerb, resizeVerb, startAndAttachVerb, validSize, type AttachHandle, type AttachOptions } from './attach.js';
 import { checkpointVerb, restoreVerb, type ContainerCheckpointOptions } from './checkpoint.js';
+import { commitVerb, type CommitOptions } from './commit.js';
+import { Image } from '../image/image.js';
 import { cleanupVerb } from './cleanup.js';
 import { execFinish, execStart, type ExecOptions, type ExecResult } from './exec.js';
 import type { HealthCheckResult } from './health.js';
@@ -314,6 +316,22 @@ export class Container {
    */
   healthCheck(): ResultAsync<HealthCheckResult, LibpodError> {
     return safe(() => runHealthCheck(this.#access));
+  }
+
+  /**
+   * Makes an image of the container's changes on top of its image (podman's
+   * `commit`): `ref` names it (`app` → `localhost/app:latest`; none: a
+   * dangling image); `pause` pauses a running container meanwhile; `author`,
+   * `message` and podman's `--change` instructions (`CMD`, `ENTRYPOINT`,
+   * `ENV`, `EXPOSE`, `LABEL`, `ONBUILD`, `STOPSIGNAL`, `USER`, `VOLUME`,
+   * `WORKDIR`) shape its config. A container made from a rootfs directory,
+   * a malformed name or change is `InvalidArg`. A `commit` image event.
+   */
+  commit(ref?: string, opts: CommitOptions = {}): ResultAsync<Image, LibpodError> {
+    if (ref !== undefined && typeof ref !== 'string') return invalid('commit: the image name must be a string');
+    const bad = checkOptions(opts, 'commit', { pause: bool, author: str, message: str, changes: stringArray });
+    if (bad) return errAsync(bad);
+    return this.#run((s) => commitVerb(s, ref, opts)).map((rec) => new Image(this.#ctx, rec));
   }
 
   /** Checkpoints the running container (needs CRIU; otherwise `NotImplemented`). */

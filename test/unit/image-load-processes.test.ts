@@ -107,7 +107,7 @@ describe('image loads in other processes', () => {
     const store = (await ImageStore.open(storage, { driver: 'vfs' }))._unsafeUnwrap();
     const images = (await store.images())._unsafeUnwrap();
     assert.equal(images.length, 1);
-    assert.deepEqual(images[0]!.names, ['docker.io/library/big:1']);
+    assert.deepEqual(images[0]!.names, ['localhost/big:1']);
     assert.equal((await store.layers())._unsafeUnwrap().length, 2);
     await checkContent(store, img.id);
   });

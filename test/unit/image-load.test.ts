@@ -74,7 +74,7 @@ async function rootfsOf(store: ImageStore, id: string): Promise<{ root: string; 
 describe('loading archives into the store', () => {
   it('each format loads with the right id, names, digest and content (whiteouts applied)', async () => {
     const sources: [string, () => Promise<string>, string[], string | undefined][] = [
-      ['docker-archive', async () => (await writeDockerArchive(join(dir, 'l.docker.tar'), [{ image: wh, tags: ['wh:1'] }]), join(dir, 'l.docker.tar')), ['docker.io/library/wh:1'], undefined],
+      ['docker-archive', async () => (await writeDockerArchive(join(dir, 'l.docker.tar'), [{ image: wh, tags: ['wh:1'] }]), join(dir, 'l.docker.tar')), ['localhost/wh:1'], undefined],
       ['docker25', async () => (await writeDockerArchive(join(dir, 'l.d25.tar'), [{ image: wh, tags: ['wh:1'] }], 'docker25'), join(dir, 'l.d25.tar')), ['docker.io/library/wh:1'], undefined],
       ['oci-dir', async () => (await writeOciDir(join(dir, 'l.oci'), [{ image: wh, name: 'wh:1' }]), join(dir, 'l.oci')), ['localhost/wh:1'], wh.manifestDigest],
       ['oci-archive', async () => (await writeOciArchive(join(dir, 'l.oci.tar'), [{ image: wh, name: 'quay.io/x/wh:1' }]), join(dir, 'l.oci.tar')), ['quay.io/x/wh:1'], wh.manifestDigest],
@@ -115,7 +115,7 @@ describe('loading archives into the store', () => {
     await writeOciDir(b, [{ image: bb, name: 'bb:2' }]);
     (await loadImagesVerb(h.ctx, a))._unsafeUnwrap();
     const again = (await loadImagesVerb(h.ctx, b))._unsafeUnwrap();
-    assert.deepEqual(again[0]!.names, ['docker.io/library/bb:1', 'localhost/bb:2']);
+    assert.deepEqual(again[0]!.names, ['localhost/bb:1', 'localhost/bb:2']);
     assert.equal((await h.store.layers())._unsafeUnwrap().length, 1);
   });
 

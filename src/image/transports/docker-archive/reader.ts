@@ -6,7 +6,7 @@
  * found by path, whatever the layout. As c/image's docker-archive source,
  * the image's manifest is generated (Docker schema 2, layers by diffID,
  * uncompressed), so a layer stream is the uncompressed tar and is verified
- * against its diffID.
+ * against its diffID. RepoTags are named as podman's load names them.
  * @module
  */
 import type { Readable } from 'node:stream';
@@ -18,7 +18,7 @@ import { sha256Digest, type Digest } from '../../formats/digest.js';
 import { arr, checkJson, obj, optStrings, parseJson, str } from '../../formats/json-check.js';
 import { serializeDockerManifest, type Descriptor } from '../../formats/manifest.js';
 import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, sniffCompression, type LayerCompression } from '../../formats/media-types.js';
-import { formatReference, parseReference } from '../../reference.js';
+import { normalizeLocalName } from '../../reference.js';
 import type { TarEntry, TarIndex } from '../tar/tar-index.js';
 import type { SourceImage, SourceLayer } from '../types.js';
 
@@ -88,13 +88,13 @@ function readLayer(tar: TarIndex, path: string, diffId: Digest): ResultAsync<Sou
   });
 }
 
+/** RepoTags as podman's load names them (its NormalizeName: `bb:1` → `localhost/bb:1`). */
 function normalizeTags(tags: readonly string[]): Result<string[], LibpodError> {
   const out: string[] = [];
   for (const t of tags) {
-    const r = parseReference(t);
+    const r = normalizeLocalName(t);
     if (r.isErr()) return err(libpodError('ImageCorrupt', `docker-archive: invalid tag ${JSON.stringify(t)} in manifest.json`));
-    const name = formatReference(r.value);
-    if (!out.includes(name)) out.push(name);
+    if (!out.includes(r.value)) out.push(r.value);
   }
   return ok(out);
 }
