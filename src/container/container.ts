@@ -40,6 +40,9 @@ import { mountStorage, mountVerb, unmountStorage, unmountVerb } from './storage.
 import { fullSync, syncContainer } from './sync.js';
 import { DEFAULT_WAIT_INTERVAL_MS, waitFor } from './wait.js';
 import type { CtrSession } from './session.js';
+import { Network } from '../network/network.js';
+import type { NetworkAttachOptions } from '../define/network.js';
+import { checkConnectOptions, connectVerb, disconnectVerb } from './network-connect.js';
 
 /** Options of `ctr.logs`. */
 export interface LogOptions {
@@ -291,6 +294,29 @@ export class Container {
   /** Asks the runtime for the container's true state and records it. */
   sync(): ResultAsync<void, LibpodError> {
     return safe(() => this.#access.runUnsynced((s) => fullSync(s).map(() => queueEvent(s, 'sync'))));
+  }
+
+  /**
+   * Attaches the container to a network (bridge networking only): at once
+   * when its networking is live, else at its next start. Already connected:
+   * `InvalidArg`.
+   */
+  connect(network: Network | string, opts?: NetworkAttachOptions): ResultAsync<void, LibpodError> {
+    const name = network instanceof Network ? network.id : network;
+    if (typeof name !== 'string' || name === '') return errAsync(libpodError('InvalidArg', 'connect needs a Network or a network name'));
+    const bad = checkConnectOptions(opts);
+    if (bad) return errAsync(bad);
+    return this.#run((s) => connectVerb(s, name, opts ?? {}));
+  }
+
+  /** Detaches the container from a network; not connected: `NoSuchNetwork`. */
+  disconnect(network: Network | string, opts?: { force?: boolean }): ResultAsync<void, LibpodError> {
+    const name = network instanceof Network ? network.id : network;
+    if (typeof name !== 'string' || name === '') return errAsync(libpodError('InvalidArg', 'disconnect needs a Network or a network name'));
+    if (opts !== undefined && (typeof opts !== 'object' || opts === null || Object.keys(opts).some((k) => k !== 'force') || (opts.force !== undefined && typeof opts.force !== 'boolean'))) {
+      return errAsync(libpodError('InvalidArg', 'disconnect options must be { force?: boolean }'));
+    }
+    return this.#run((s) => disconnectVerb(s, name, opts?.force === true));
   }
 
   /** Stops, resets and re-creates the container, returning it to its previous state. */

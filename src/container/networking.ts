@@ -25,7 +25,7 @@ import { inState } from '../define/states.js';
 import type { SetupRequest, StatusBlock } from '../network/backend.js';
 import { hostnameFile, hostsFile, resolvConfFile } from '../network/etc-files.js';
 import type { NetworkConfig } from '../network/network-config.js';
-import { lookupNetworkConfig } from '../network/network-query.js';
+import { attachmentsOf, lookupNetworkConfig } from '../network/network-query.js';
 import { netnsPath } from '../network/netns.js';
 import { resolvePorts } from '../network/ports.js';
 import { logger } from '../util/log.js';
@@ -64,17 +64,17 @@ function hostnameOf(s: CtrSession): ResultAsync<string, LibpodError> {
 }
 
 /** DNS names of the container on each network: its aliases, plus the pod's name for an infra container. */
-function aliasesOf(s: CtrSession): ResultAsync<string[], LibpodError> {
+export function aliasesOf(s: CtrSession): ResultAsync<string[], LibpodError> {
   if (s.rec.isInfra && s.rec.podId) return s.ctx.index.getPod(s.rec.podId).map((p) => [p.name]);
   return okAsync([]);
 }
 
 /** netavark's request for `names` of the container's networks. */
-function requestFor(s: CtrSession, net: ContainerNetworkState, configs: Record<string, NetworkConfig>, extraAliases: string[], names: readonly string[]): SetupRequest {
+export function requestFor(s: CtrSession, net: ContainerNetworkState, configs: Record<string, NetworkConfig>, extraAliases: string[], names: readonly string[]): SetupRequest {
   const networks: SetupRequest['networks'] = {};
   const info: SetupRequest['network_info'] = {};
   for (const name of names) {
-    const attach = s.rec.networks?.[name];
+    const attach = attachmentsOf(s.rec)?.[name];
     const config = configs[name];
     if (!attach || !config) continue;
     networks[name] = { interface_name: attach.interfaceName, static_ips: net.addresses[name] ?? [], aliases: [...new Set([...attach.aliases, ...extraAliases])] };
@@ -89,10 +89,10 @@ function requestFor(s: CtrSession, net: ContainerNetworkState, configs: Record<s
   };
 }
 
-function endpointsFrom(s: CtrSession, status: Record<string, StatusBlock>, configs: Record<string, NetworkConfig>): Record<string, NetworkEndpoint> {
+export function endpointsFrom(s: CtrSession, status: Record<string, StatusBlock>, configs: Record<string, NetworkConfig>): Record<string, NetworkEndpoint> {
   const out: Record<string, NetworkEndpoint> = {};
   for (const [name, block] of Object.entries(status)) {
-    const attach = s.rec.networks?.[name];
+    const attach = attachmentsOf(s.rec)?.[name];
     const iface = attach ? block.interfaces[attach.interfaceName] : Object.values(block.interfaces)[0];
     const sub = iface?.subnets?.[0];
     const [ip, len] = (sub?.ipnet ?? '/').split('/');
@@ -161,7 +161,7 @@ function release(s: CtrSession, net: ContainerNetworkState): ResultAsync<void, L
 export function setupNetworking(s: CtrSession): ResultAsync<ContainerNetworkState, LibpodError> {
   const existing = s.rec.state.network;
   if (existing) return okAsync(existing);
-  const names = Object.keys(s.rec.networks ?? {});
+  const names = Object.keys(attachmentsOf(s.rec) ?? {});
   const path = netnsPath(s.ctx.runRoot, s.rec.id);
   return ResultAsync.combine([configsOf(s, names), portsInUse(s), aliasesOf(s)]).andThen(([configs, taken, extra]) => {
     const missing = names.find((n) => !configs[n]);
@@ -174,7 +174,7 @@ export function setupNetworking(s: CtrSession): ResultAsync<ContainerNetworkStat
       })
       .andThen(() =>
         names.reduce<ResultAsync<void, LibpodError>>(
-          (acc, n) => acc.andThen(() => s.ctx.ipam.allocate(s.rec.id, configs[n]!, s.rec.networks?.[n]?.staticIPs ?? []).map((ips) => void (net.addresses[n] = ips))),
+          (acc, n) => acc.andThen(() => s.ctx.ipam.allocate(s.rec.id, configs[n]!, attachmentsOf(s.rec)?.[n]?.staticIPs ?? []).map((ips) => void (net.addresses[n] = ips))),
           okAsync(undefined),
         ),
       )
@@ -233,7 +233,7 @@ export function networkForSpec(s: CtrSession): ResultAsync<NetworkSpecPart, Libp
       joinablePath(target).map((p) => ({ netnsPath: p, mounts: target.state.network ? etcMounts(rec, etcDir(s.ctx.runRoot, target.id)) : [] })),
     );
   }
-  if (rec.networks && mode === 'bridge') {
+  if (attachmentsOf(rec) && mode === 'bridge') {
     return setupNetworking(s)
       .andThen((net) => writeEtcFiles(s).orElse((e) => failAfter(e, () => teardownNetworking(s))).map(() => net))
       .andThen((net) => hostnameOf(s).map((h) => ({ netnsPath: net.netns, hostname: h, mounts: etcMounts(rec, etcDir(s.ctx.runRoot, rec.id)) })));
@@ -257,7 +257,7 @@ export function networkSettingsOf(rec: ContainerRecord): NetworkSettings {
   const list = live ? live.ports : (rec.config.ports ?? []).map((p) => ({ hostIP: p.hostIP ?? '', hostPort: p.hostPort ?? 0, containerPort: p.containerPort, protocol: p.protocol ?? 'tcp' }));
   for (const p of list) (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ hostIP: p.hostIP, hostPort: p.hostPort });
   const networks: NetworkSettings['networks'] = {};
-  for (const [name, attach] of Object.entries(rec.networks ?? {})) {
+  for (const [name, attach] of Object.entries(attachmentsOf(rec) ?? {})) {
     const ep = live?.endpoints[name];
     networks[name] = {
       ipAddress: ep?.ipAddress ?? '',

@@ -73,6 +73,8 @@ export interface ContainerStateRecord {
   poststopHooks?: OciHookRecord[];
   /** Its own network namespace and what netavark set up in it, while set up (bridge networking). */
   network?: ContainerNetworkState;
+  /** The networks it is attached to once `connect`/`disconnect` changed them (else the record's `networks`). */
+  networks?: Record<string, NetworkAttachment>;
 }
 
 /** Health status, as podman reports it. */
@@ -120,7 +122,7 @@ export interface ContainerRecord {
   isInfra?: boolean;
   /** Named volumes that creating this container created (removed with it when `removeVolumes` is set and unused). */
   createdVolumes?: string[];
-  /** The networks it is attached to (bridge networking), by name: `connect`/`disconnect` change them. */
+  /** The networks it was created attached to (bridge networking), by name; `state.networks` once changed. */
   networks?: Record<string, NetworkAttachment>;
   state: ContainerStateRecord;
 }

@@ -7,7 +7,14 @@ import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { NetworkFilter } from '../define/network.js';
 import type { EngineContext } from '../engine/context.js';
+import type { ContainerRecord } from '../define/records.js';
+import type { NetworkAttachment } from '../define/network.js';
 import { defaultNetwork, type NetworkConfig } from './network-config.js';
+
+/** The networks a container is attached to now (`connect`/`disconnect` keep them in its state). */
+export function attachmentsOf(rec: ContainerRecord): Record<string, NetworkAttachment> | undefined {
+  return rec.state.networks ?? rec.networks;
+}
 
 /** Every network, the default one first. */
 export function allNetworks(ctx: EngineContext): ResultAsync<NetworkConfig[], LibpodError> {
@@ -29,7 +36,7 @@ export function lookupNetworkConfig(ctx: EngineContext, nameOrId: unknown): Resu
 
 /** Ids of the containers attached to network `name`, or joining it by their own config. */
 export function networkUsers(ctx: EngineContext, name: string): ResultAsync<string[], LibpodError> {
-  return ctx.index.allContainers().map((recs) => recs.filter((r) => r.networks?.[name] !== undefined).map((r) => r.id));
+  return ctx.index.allContainers().map((recs) => recs.filter((r) => attachmentsOf(r)?.[name] !== undefined).map((r) => r.id));
 }
 
 const FILTER_KEYS = ['name', 'id', 'labels', 'inUse'];
@@ -53,7 +60,7 @@ export function checkNetworkFilter(f: unknown): LibpodError | undefined {
 export function listNetworks(ctx: EngineContext, f: NetworkFilter): ResultAsync<NetworkConfig[], LibpodError> {
   return allNetworks(ctx).andThen((all) =>
     ctx.index.allContainers().map((recs) => {
-      const used = new Set(recs.flatMap((r) => Object.keys(r.networks ?? {})));
+      const used = new Set(recs.flatMap((r) => Object.keys(attachmentsOf(r) ?? {})));
       const names = f.name === undefined ? undefined : Array.isArray(f.name) ? f.name : [f.name];
       return all.filter(
         (c) =>

@@ -7,22 +7,19 @@
  */
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
-import type { LibpodEvent, NetworkEventStatus } from '../define/events.js';
+import type { NetworkEventStatus } from '../define/events.js';
 import type { EngineContext } from '../engine/context.js';
 import { removeVerb } from '../container/remove.js';
 import { withContainer } from '../container/session.js';
 import { syncContainer } from '../container/sync.js';
 import { hostInterfaces, hostRoutes } from './host-routes.js';
+import { networkEvent } from './network-events.js';
 import { DEFAULT_NETWORK, type NetworkConfig } from './network-config.js';
 import { buildNetworkConfig } from './network-create.js';
-import { allNetworks, lookupNetworkConfig, networkUsers } from './network-query.js';
+import { allNetworks, attachmentsOf, lookupNetworkConfig, networkUsers } from './network-query.js';
 
 const CONFIG_LOCK = { kind: 'network' as const, id: 'config' };
 
-/** A network event. */
-export function networkEvent(c: Pick<NetworkConfig, 'id' | 'name'>, status: NetworkEventStatus, attributes: Record<string, string> = {}): LibpodEvent {
-  return { type: 'network', status, id: c.id, name: c.name, time: new Date(), attributes };
-}
 
 /** Creates a network (see {@link buildNetworkConfig}); publishes `create`. */
 export function createNetworkVerb(ctx: EngineContext, opts: unknown): ResultAsync<NetworkConfig, LibpodError> {
@@ -84,7 +81,7 @@ export function removeNetworkVerb(ctx: EngineContext, name: string, force: boole
 /** Removes every network no container uses (the default one stays); resolves to their names. */
 export function pruneNetworksVerb(ctx: EngineContext): ResultAsync<string[], LibpodError> {
   return ResultAsync.combine([ctx.network.list(), ctx.index.allContainers()]).andThen(([configs, recs]) => {
-    const used = new Set(recs.flatMap((r) => Object.keys(r.networks ?? {})));
+    const used = new Set(recs.flatMap((r) => Object.keys(attachmentsOf(r) ?? {})));
     const unused = configs.filter((c) => c.name !== DEFAULT_NETWORK && !used.has(c.name));
     const removed: string[] = [];
     return unused

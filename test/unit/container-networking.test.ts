@@ -130,4 +130,33 @@ describe('container networking (fake backend)', () => {
     assert.deepEqual((await must(m.inspect())).networkSettings, { ports: {}, networks: {} });
     assert.ok((await readdir(join(e.runRoot, 'containers', infraId, 'etc'))).includes('hosts'));
   });
+
+  it('connect and disconnect: live through the backend, or for the next start; events', async () => {
+    await must(e.runtime.newNetwork({ name: 'n2', subnet: '10.89.221.0/24', ...SAFE }));
+    const events: string[] = [];
+    e.runtime.events.on('network', (ev) => events.push(`${ev.status} ${ev.name} ${ev.attributes.container === undefined ? '' : 'ctr'}`.trim()));
+    const c = await e.create({ networks: { n1: {} } });
+    await must(c.start());
+    await must(c.connect('n2', { aliases: ['two'], staticIPs: ['10.89.221.9'] }));
+    const info = await must(c.inspect());
+    assert.equal(info.networkSettings.networks.n2!.ipAddress, '10.89.221.9');
+    assert.deepEqual(info.networkSettings.networks.n2!.aliases, ['two']);
+    assert.equal((await mustFail(c.connect('n2'))).code, 'InvalidArg');
+    assert.equal((await mustFail(c.connect('nope'))).code, 'NoSuchNetwork');
+    const hosts = await readFile(join(e.runRoot, 'containers', c.id, 'etc', 'hosts'), 'utf8');
+    assert.match(hosts, /10\.89\.221\.9/);
+    await must(c.disconnect('n2'));
+    assert.equal((await must(c.inspect())).networkSettings.networks.n2, undefined);
+    assert.deepEqual(await must(e.runtime.context.ipam.allocations('n2')), {});
+    assert.equal((await mustFail(c.disconnect('n2'))).code, 'NoSuchNetwork');
+    assert.deepEqual(e.network.calls.map((x) => x.split(' ').filter((_, i) => i !== 1).join(' ')), ['setup n1', 'setup n2', 'teardown n2']);
+    await must(c.stop({ timeout: 0 }));
+    await must(c.connect('n2'));
+    assert.equal((await mustFail(e.runtime.removeNetwork('n2'))).code, 'NetworkInUse');
+    await must(c.start());
+    assert.ok((await must(c.inspect())).networkSettings.networks.n2!.ipAddress.startsWith('10.89.221.'));
+    const none = await e.create({ network: 'none' });
+    assert.equal((await mustFail(none.connect('n1'))).code, 'InvalidArg');
+    assert.deepEqual(events, ['connect n2 ctr', 'disconnect n2 ctr', 'connect n2 ctr']);
+  });
 });

@@ -145,6 +145,8 @@ describe('any input, never a throw: every public method refuses hostile argument
       'Image.tag': { valid: ['localhost/img:2'], call: (a) => image.tag(a[0] as never) },
       'Image.untag': { valid: ['localhost/img:2'], call: (a) => image.untag(a[0] as never) },
       'Container.inspect': { valid: [{}], call: (a) => ctr.inspect(a[0] as never) },
+      connect: { valid: ['podman', {}], call: (a) => ctr.connect(a[0] as never, a[1] as never) },
+      disconnect: { valid: ['podman', {}], call: (a) => ctr.disconnect(a[0] as never, a[1] as never) },
       'Container.start': { valid: [{}], call: (a) => ctr.start(a[0] as never) },
       startAndAttach: { valid: [streams, {}], call: (a) => ctr.startAndAttach(a[0] as never, a[1] as never) },
       'Container.stop': { valid: [{ timeout: 0 }], call: (a) => ctr.stop(a[0] as never) },
@@ -269,7 +271,7 @@ describe('any input, never a throw: every public method refuses hostile argument
       'removePod', 'newVolume', 'lookupVolume', 'volumes', 'removeVolume', 'inspect', 'start', 'startAndAttach', 'stop', 'kill',
       'restart', 'wait', 'exec', 'attach', 'attachResize', 'logs', 'unmount', 'export', 'addArtifact', 'getArtifact',
       'removeArtifact', 'checkpoint', 'restore', 'import', 'exit', 'oom', 'emit', 'ignoreSignals', 'exitExec', 'onExec', 'onStart',
-      'onStdin', 'failNext', 'newNetwork', 'lookupNetwork', 'networks', 'removeNetwork', 'images', 'lookupImage', 'removeImage',
+      'onStdin', 'failNext', 'newNetwork', 'lookupNetwork', 'networks', 'removeNetwork', 'connect', 'disconnect', 'images', 'lookupImage', 'removeImage',
       'pruneImages', 'tag', 'untag', 'loadImages', 'saveImages', 'commit',
     ]);
     const methods = (o: object): string[] =>
