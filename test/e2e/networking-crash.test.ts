@@ -1,0 +1,81 @@
+/**
+ * kill -9 of the Node process with a published port: the container keeps
+ * serving; a new runtime stops and removes it and nothing of its networking
+ * remains. Root only; traffic only to 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Runtime } from '../../src/index.js';
+import { makeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
+import { must } from '../support/engine.js';
+import { assertNoLeaks, makeTestRoots, snapshotHost } from './support/leaks.js';
+import { assertNoNetLeaks, snapshotNet } from './support/net-leaks.js';
+
+const root = process.getuid?.() === 0;
+
+function get(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+async function getEventually(port: number): Promise<string | undefined> {
+  for (let i = 0; i < 50; i++) {
+    const b = await get(port);
+    if (b !== undefined) return b;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
+describe('networking survives kill -9 of the Node process', { skip: !root && 'needs root' }, () => {
+  it('keeps serving; reopen, stop and removal tear everything down', async () => {
+    const before = await snapshotHost();
+    const net0 = snapshotNet();
+    const roots = await makeTestRoots('lpts-netk-');
+    try {
+      const rootfs = (await makeBusyboxRootfs({ parent: roots.dir })).path;
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'fixtures', 'net-child.ts'), roots.root, roots.runRoot, rootfs, '10.89.218.0/24', 'lpts218'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes('\n')) resolve(buf.split('\n')[0] as string);
+        });
+        child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+      });
+      const { id, port } = JSON.parse(line) as { id: string; port: number };
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      assert.equal(await getEventually(port), 'alive\n');
+      const rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
+      try {
+        const c = await must(rt.lookupContainer(id));
+        assert.equal(await must(c.state()), 'running');
+        await must(c.stop({ timeout: 0 }));
+        assert.equal(await get(port), undefined);
+        await must(rt.removeContainer(c));
+        await must(rt.removeNetwork('crash'));
+      } finally {
+        await rt.close();
+      }
+      await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
+      await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: ['10.89.218.0/24'], bridges: ['lpts218'], ports: [port] });
+    } finally {
+      await roots.cleanup();
+    }
+  });
+});
