@@ -36,14 +36,16 @@ for bin in conmon runc catatonit mount; do have "$bin" || missing+=("$bin"); don
 have_static_busybox || missing+=("busybox (static)")
 # podman's default seccomp profile, applied to every container that is not privileged.
 [ -f /usr/share/containers/seccomp.json ] || missing+=("containers-common seccomp.json")
-# image archive oracles (e2e): skopeo, umoci and podman read and write the archive formats
-for bin in skopeo umoci podman; do have "$bin" || missing+=("$bin"); done
+# image archive oracles (e2e): skopeo, umoci and podman read and write the archive formats;
+# registry tests (e2e) run docker-registry on 127.0.0.1, push with skopeo, make a bcrypt
+# htpasswd line with python3 and a token server certificate with openssl
+for bin in skopeo umoci podman docker-registry python3 openssl; do have "$bin" || missing+=("$bin"); done
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && have apt-get; then
     pkgs=(runc conmon busybox-static catatonit golang-github-containers-common)
     have mount || pkgs+=(mount)
-    for bin in skopeo umoci podman; do have "$bin" || pkgs+=("$bin"); done
+    for bin in skopeo umoci podman docker-registry python3 openssl; do have "$bin" || pkgs+=("$bin"); done
     export DEBIAN_FRONTEND=noninteractive
     quiet apt-get update -qq
     quiet apt-get install -y -qq --no-install-recommends "${pkgs[@]}" </dev/null
