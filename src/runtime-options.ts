@@ -11,6 +11,8 @@ import type { OciRuntime } from './oci/oci-runtime.js';
 import type { StateStore } from './state/state-store.js';
 import type { NetworkBackend } from './network/backend.js';
 import type { StorageDriverName } from './image/store/layout.js';
+import type { RegistriesConfig } from './image/pull.js';
+import { checkRegistriesOption } from './image/pull-runtime.js';
 
 /** Where images and containers' layers are stored (see README, "Images"). */
 export interface StorageOptions {
@@ -42,6 +44,8 @@ export interface RuntimeOptions {
   networkBackend?: 'netavark' | 'fake' | NetworkBackend;
   /** Image storage: its directory, or `{ path?, driver? }` (default `<root>/storage`, driver chosen by the host). */
   storage?: string | StorageOptions;
+  /** Registries: `search` for short names (default `['docker.io']`), `insecure` ones reached over plain HTTP. */
+  registries?: RegistriesConfig;
 }
 
 /** Options with defaults applied. */
@@ -54,6 +58,7 @@ export interface ResolvedRuntimeOptions {
   /** The image storage directory and, when asked for, its driver. */
   storage: { path: string; driver?: StorageDriverName };
   networkBackend: 'netavark' | 'fake' | NetworkBackend;
+  registries: { search: string[]; insecure: string[] };
 }
 
 function isNetworkBackend(v: unknown): v is NetworkBackend {
@@ -84,7 +89,7 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   const o = (options ?? {}) as RuntimeOptions;
   if (typeof o !== 'object' || Array.isArray(o)) return err(libpodError('InvalidArg', 'runtime options must be an object'));
   for (const k of Object.keys(o)) {
-    if (!['root', 'runRoot', 'store', 'ociRuntime', 'networkBackend', 'storage', 'eventLogMaxSize'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
+    if (!['root', 'runRoot', 'store', 'ociRuntime', 'networkBackend', 'storage', 'eventLogMaxSize', 'registries'].includes(k)) return err(libpodError('InvalidArg', `unknown runtime option "${k}"`));
   }
   const defaults = defaultRoots();
   const root = o.root ?? defaults.root;
@@ -112,7 +117,10 @@ export function resolveRuntimeOptions(options: unknown): Result<ResolvedRuntimeO
   if (typeof eventLogMaxSize !== 'number' || !Number.isSafeInteger(eventLogMaxSize) || eventLogMaxSize < 0) {
     return err(libpodError('InvalidArg', `eventLogMaxSize must be a non-negative integer (bytes; 0: no limit), got ${String(eventLogMaxSize)}`));
   }
-  return ok({ root, runRoot, store, ociRuntime, networkBackend, storage: storage.value, eventLogMaxSize });
+  const badRegistries = checkRegistriesOption(o.registries);
+  if (badRegistries) return err(badRegistries);
+  const registries = { search: [...(o.registries?.search ?? ['docker.io'])], insecure: [...(o.registries?.insecure ?? [])] };
+  return ok({ root, runRoot, store, ociRuntime, networkBackend, storage: storage.value, eventLogMaxSize, registries });
 }
 
 function resolveStorage(v: unknown, root: string): Result<ResolvedRuntimeOptions['storage'], LibpodError> {

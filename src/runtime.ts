@@ -52,6 +52,8 @@ import { nameMatches } from './image/image-lookup.js';
 import { ARCHIVE_FORMATS } from './image/transports/types.js';
 import { listImages, lookupImageRecord, pruneImagesVerb, removeImageVerb, type ImageFilter, type RemoveImageOptions, type RemoveImageResult } from './image/image-verbs.js';
 import { ImageStore } from './image/store/image-store.js';
+import type { PullOptions } from './image/pull.js';
+import { checkPullOptions, RuntimePuller } from './image/pull-runtime.js';
 import { bool, checkOptions, date, labelFilter, oneOf, oneOrMany, shape, str, stringMap } from './util/validate.js';
 import { withPod } from './pod/pod-session.js';
 import { checkPodFilter, listPods, type PodFilter } from './pod/pod-status.js';
@@ -97,6 +99,7 @@ export class Runtime {
     this.#eventLog = new EventLog(o.root, o.eventLogMaxSize);
     const index = new StateIndex(store);
     const locks = new LockManager();
+    const puller = new RuntimePuller(() => this.#imageStore(o.storage), o.registries, (events) => this.#publish(events));
     this.#ctx = gatedContext(
       {
         root: o.root,
@@ -109,6 +112,7 @@ export class Runtime {
         restarts: new RestartTimers((id) => void onRestartDue(this.#ctx, id)),
         publish: (events) => this.#publish(events),
         imageStore: () => this.#imageStore(o.storage),
+        pullImage: (ref, opts) => puller.pull(ref, opts),
       },
       this.#gate,
     );
@@ -558,6 +562,21 @@ export class Runtime {
         }),
       publish: (status, imgs) => this.#publish(imgs.map((i) => imageEvent(status, i.id, i.name))),
     }));
+  }
+
+  /**
+   * Pulls an image from a registry (podman's `pull`): `policy` `'missing'`
+   * (default: a local image is used without asking the registry),
+   * `'always'`, `'newer'` or `'never'`; `platform` (`os/arch[/variant]`,
+   * default this host's) picks from an index; credentials from `auth`,
+   * `authFile`, then the usual auth files; `tlsVerify: false` allows plain
+   * HTTP; `signal` aborts; `onProgress` sees layer bytes. A short name is
+   * tried on each of the runtime's `registries.search`. Errors:
+   * `NoSuchImage`, `Unauthorized`, `ImageCorrupt`, `Registry`; a failed
+   * pull stores nothing. Emits `pull`.
+   */
+  pullImage(ref: string, opts: PullOptions = {}): ResultAsync<Image, LibpodError> {
+    return this.#guarded(() => checkPullOptions(ref, opts) ?? this.#ctx.pullImage(ref, opts).map((r) => new Image(this.#ctx, r)));
   }
 
   /** Removes unused images without names (`all`: every unused image); resolves to their ids. */

@@ -14,6 +14,8 @@ import { applyImageConfig, type GivenOptions } from '../image/apply-config.js';
 import type { ContainerImageConfig } from '../image/formats/config.js';
 import { imageConfigOf } from '../image/image-data.js';
 import { lookupImageRecord } from '../image/image-verbs.js';
+import type { ImageRecord } from '../image/store/records.js';
+import type { PullPolicy } from '../define/config.js';
 import { dirSize } from './rootfs.js';
 import type { CtrSession } from './session.js';
 
@@ -26,9 +28,8 @@ export interface CreateImage {
 }
 
 /**
- * Resolves `opts.image` (a name, id, prefix or Image) to a stored image.
- * Pulling comes with registries (part 2): any pull policy finds only local
- * images, and a missing one is `NoSuchImage`.
+ * Resolves `opts.image` (a name, id, prefix or Image) to a stored image,
+ * pulling it as `opts.pullPolicy` says (default `'missing'`).
  */
 export function resolveCreateImage(ctx: EngineContext, opts: GivenOptions): ResultAsync<CreateImage | undefined, LibpodError> {
   const { image, pullPolicy } = opts;
@@ -42,9 +43,20 @@ export function resolveCreateImage(ctx: EngineContext, opts: GivenOptions): Resu
   }
   const ref = typeof image === 'object' && image !== null && typeof (image as { id?: unknown }).id === 'string' ? (image as { id: string }).id : image;
   if (typeof ref !== 'string' || ref === '') return errAsync(libpodError('InvalidArg', 'image must be a name, an id or an Image'));
-  return lookupImageRecord(ctx, ref).andThen((rec) =>
+  return findOrPull(ctx, ref, image !== ref, (pullPolicy as PullPolicy | undefined) ?? 'missing').andThen((rec) =>
     ctx.imageStore().andThen((store) => imageConfigOf(store, rec)).map((c) => ({ id: rec.id, config: c.config ?? {} })),
   );
+}
+
+/**
+ * The image of a create as podman's: an Image handle is used as it is;
+ * a name is looked up locally and pulled as `policy` says (`missing`: only
+ * when absent; `always`, `newer`: through the registry; `never`: local only).
+ */
+function findOrPull(ctx: EngineContext, ref: string, isHandle: boolean, policy: PullPolicy): ResultAsync<ImageRecord, LibpodError> {
+  if (isHandle || policy === 'never') return lookupImageRecord(ctx, ref);
+  if (policy === 'missing') return lookupImageRecord(ctx, ref).orElse((e) => (e.code === 'NoSuchImage' ? ctx.pullImage(ref, { policy }) : errAsync(e)));
+  return ctx.pullImage(ref, { policy });
 }
 
 /** The create options to validate: the image as its id (validation needs no store). */

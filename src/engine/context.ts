@@ -13,6 +13,8 @@ import type { OciRuntime } from '../oci/oci-runtime.js';
 import type { StateIndex } from '../state/state-index.js';
 import type { RestartTimers } from './restart-timers.js';
 import type { ImageStore } from '../image/store/image-store.js';
+import type { ImageRecord } from '../image/store/records.js';
+import type { PullOptions } from '../image/pull.js';
 import type { Result, ResultAsync } from 'neverthrow';
 
 /** The engine internals an operation needs. */
@@ -34,6 +36,8 @@ export interface EngineContext {
   publish(events: readonly LibpodEvent[]): void;
   /** The image store, opened on first use (shared with other Runtimes on the same storage directory). */
   imageStore(): ResultAsync<ImageStore, LibpodError>;
+  /** Pulls an image (options already checked), sharing transfers with concurrent pulls of this Runtime. */
+  pullImage(ref: string, opts: PullOptions): ResultAsync<ImageRecord, LibpodError>;
   /** `Err(RuntimeFinalized)` once the runtime's `close()` began. */
   guard(): Result<void, LibpodError>;
   /**

@@ -20,6 +20,7 @@
 import { ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../define/errors.js';
 import { logger } from '../util/log.js';
+import type { PullPolicy } from '../define/config.js';
 import { parseImageConfig } from './formats/config.js';
 import { formatPlatform, hostPlatform, parsePlatform, matchesPlatform, wantedPlatforms, type PlatformSpec } from './formats/platform.js';
 import { formatReference, isShortName, parseNormalizedReference, repositoryName, withDefaultTag, type ImageReference } from './reference.js';
@@ -29,11 +30,11 @@ import type { RetryPolicy } from './transports/registry/http.js';
 import { readRegistryImage, type LayerBytes } from './transports/registry/registry-source.js';
 import { storeImages, type ImageStorage, type StoredImage } from './transports/storage.js';
 import type { Credentials } from './transports/registry/auth.js';
+import { findImage } from './image-lookup.js';
+import type { ImageRecord } from './store/records.js';
 
 const log = logger('image:pull');
 
-/** The pull policies. */
-export type PullPolicy = 'always' | 'missing' | 'newer' | 'never';
 
 /** Every {@link PullPolicy}. */
 export const PULL_POLICIES: readonly PullPolicy[] = ['always', 'missing', 'newer', 'never'];
@@ -73,7 +74,7 @@ export interface RegistriesConfig {
 
 /** What the pull verb needs from the runtime. */
 export interface PullContext {
-  storage: ImageStorage & { images(): ResultAsync<StoredImage[], LibpodError> };
+  storage: ImageStorage & { images(): ResultAsync<ImageRecord[], LibpodError> };
   registries: RegistriesConfig;
   /** Publishes a `pull` event once the image is stored. */
   publish(image: { id: string; name: string }): void;
@@ -102,10 +103,10 @@ export function pullCandidates(name: string, search: readonly string[]): ImageRe
 }
 
 /** The stored image a reference names, when there is one. */
-function findLocal(images: readonly StoredImage[], ref: ImageReference): StoredImage | undefined {
+function findLocal(images: readonly ImageRecord[], ref: ImageReference): ImageRecord | undefined {
   if (ref.digest !== undefined) {
     const repo = repositoryName(ref);
-    return images.find((i) => (i.digest === ref.digest || ((i as { digests?: string[] }).digests ?? []).includes(ref.digest as string)) && i.names.some((n) => n.startsWith(`${repo}:`) || n.startsWith(`${repo}@`)));
+    return images.find((i) => i.digests.includes(ref.digest as string) && i.names.some((n) => n.startsWith(`${repo}:`) || n.startsWith(`${repo}@`)));
   }
   const full = formatReference(ref);
   return images.find((i) => i.names.includes(full));
@@ -184,11 +185,13 @@ export class Puller {
     const platform = opts.platform === undefined ? hostPlatform() : throwIt(parsePlatform(opts.platform));
     const candidates = pullCandidates(name, this.#ctx.registries.search ?? ['docker.io']);
     const images = throwIt(await this.#ctx.storage.images());
-    let local: StoredImage | undefined;
-    for (const c of candidates) {
-      const found = findLocal(images, c);
-      if (found && (opts.platform === undefined || (await fitsPlatform(this.#ctx.storage, found, platform)))) {
-        local = found;
+    // as libimage: the local lookup (names, short names against local names, digests) first
+    const byLookup = findImage(images, name);
+    const found = byLookup.isOk() ? [byLookup.value] : candidates.map((c) => findLocal(images, c)).filter((i): i is ImageRecord => i !== undefined);
+    let local: ImageRecord | undefined;
+    for (const f of found) {
+      if (opts.platform === undefined || (await fitsPlatform(this.#ctx.storage, f, platform))) {
+        local = f;
         break;
       }
     }
@@ -216,15 +219,14 @@ export class Puller {
   }
 
   /** Whether the registry's current digest for `local`'s reference is one `local` has (`newer`). */
-  async #sameAsRemote(local: StoredImage, candidates: readonly ImageReference[], opts: PullOptions): Promise<boolean> {
+  async #sameAsRemote(local: ImageRecord, candidates: readonly ImageReference[], opts: PullOptions): Promise<boolean> {
     const ref = candidates.find((c) => findLocal([local], c)) ?? candidates[0];
     if (!ref || ref.digest !== undefined) return true;
     try {
       const client = await clientFor(this.#ctx, ref, opts);
       const remote = await client.manifestDigest(ref.path, ref.tag as string);
       if (remote === undefined) return false;
-      const known = [local.digest, ...((local as { digests?: string[] }).digests ?? [])];
-      return known.includes(remote);
+      return local.digest === remote || local.digests.includes(remote);
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       log('pull policy newer: checking %s failed (%s): keeping the local image', formatReference(ref), (e as Error).message);

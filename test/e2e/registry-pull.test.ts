@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Puller, type PullContext, type PullOptions, type PullProgress } from '../../src/image/pull.js';
 import { ImageStore } from '../../src/image/store/image-store.js';
+import { FakeOciRuntime, MemoryStateStore, Runtime } from '../../src/index.js';
 import { busyboxImage, multiArchImages, whiteoutImage, writeOciDir, type BuiltImage } from '../fixtures/images.js';
 import { flakyProxy, skopeoPush, startRegistry, startTokenServer, tamperingProxy, type TestRegistry, type TokenServer } from '../support/registry.js';
 
@@ -323,3 +324,42 @@ describe('concurrency', () => {
 function require_sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
+
+describe('Runtime.pullImage and newContainer({ image, pullPolicy })', () => {
+  it('pulls through the runtime (pull event, Image handle), and newContainer pulls a missing image', async () => {
+    const base = await mkdtemp(join(dir, 'rt-'));
+    const rt = (
+      await Runtime.open({
+        root: join(base, 'root'),
+        runRoot: join(base, 'run'),
+        store: new MemoryStateStore(),
+        ociRuntime: new FakeOciRuntime(),
+        storage: { path: join(base, 'storage'), driver: 'vfs' },
+        registries: { search: [reg.host], insecure: [reg.host] },
+      })
+    )._unsafeUnwrap();
+    try {
+      const events: string[] = [];
+      rt.events.on('image', (ev) => events.push(`${ev.status} ${ev.id} ${ev.name}`));
+      assert.equal((await rt.pullImage('test/wh:1', { policy: 'nope' as never }))._unsafeUnwrapErr().code, 'InvalidArg');
+      assert.equal((await rt.pullImage(42 as never))._unsafeUnwrapErr().code, 'InvalidArg');
+      const img = (await rt.pullImage('test/wh:1'))._unsafeUnwrap();
+      assert.equal(img.id, wh.id);
+      assert.deepEqual(img.names, [`${reg.host}/test/wh:1`]);
+      assert.equal(img.digest, wh.manifestDigest);
+      assert.deepEqual(events, [`pull ${wh.id} ${reg.host}/test/wh:1`]);
+      assert.equal((await rt.newContainer({ image: 'test/absent:1', pullPolicy: 'never' }))._unsafeUnwrapErr().code, 'NoSuchImage');
+      const ctr = (await rt.newContainer({ image: 'test/bb:1' }))._unsafeUnwrap();
+      assert.equal(ctr.config().image, bb.id);
+      assert.equal(events.length, 2);
+      assert.equal((await rt.lookupImage(`${reg.host}/test/bb:1`))._unsafeUnwrap().id, bb.id);
+      const again = (await rt.newContainer({ image: 'test/bb:1', pullPolicy: 'always' }))._unsafeUnwrap();
+      assert.equal(again.config().image, bb.id);
+      assert.equal(events.length, 3);
+      (await rt.removeContainer(ctr, { force: true }))._unsafeUnwrap();
+      (await rt.removeContainer(again, { force: true }))._unsafeUnwrap();
+    } finally {
+      (await rt.close())._unsafeUnwrap();
+    }
+  });
+});

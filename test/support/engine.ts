@@ -47,7 +47,7 @@ export async function fakeEngine(opts: { store?: StateStore } = {}): Promise<Fak
   const fake = new FakeOciRuntime();
   const store = opts.store ?? new MemoryStateStore();
   const network = new FakeNetworkBackend();
-  const open = async () => must(Runtime.open({ root, runRoot, store, ociRuntime: fake, networkBackend: network }));
+  const open = async () => must(Runtime.open({ root, runRoot, store, ociRuntime: fake, networkBackend: network, registries: { search: [] } }));
   const engine: FakeEngine = {
     runtime: await open(),
     fake,

@@ -142,6 +142,7 @@ describe('any input, never a throw: every public method refuses hostile argument
       loadImages: { valid: [join(e.root, 'no-such-archive.tar')], call: (a) => rt.loadImages(a[0] as never) },
       saveImages: { valid: [['localhost/img:1'], join(e.root, 'saved.tar'), { format: 'oci-archive' }], call: (a) => rt.saveImages(a[0] as never, a[1] as never, a[2] as never) },
       'Container.commit': { valid: ['localhost/committed:1', { pause: false }], call: (a) => ctr.commit(a[0] as never, a[1] as never) },
+      pullImage: { valid: ['localhost/img:1', { policy: 'never' }], call: (a) => rt.pullImage(a[0] as never, a[1] as never) },
       'Image.tag': { valid: ['localhost/img:2'], call: (a) => image.tag(a[0] as never) },
       'Image.untag': { valid: ['localhost/img:2'], call: (a) => image.untag(a[0] as never) },
       'Container.inspect': { valid: [{}], call: (a) => ctr.inspect(a[0] as never) },
@@ -272,7 +273,7 @@ describe('any input, never a throw: every public method refuses hostile argument
       'restart', 'wait', 'exec', 'attach', 'attachResize', 'logs', 'unmount', 'export', 'addArtifact', 'getArtifact',
       'removeArtifact', 'checkpoint', 'restore', 'import', 'exit', 'oom', 'emit', 'ignoreSignals', 'exitExec', 'onExec', 'onStart',
       'onStdin', 'failNext', 'newNetwork', 'lookupNetwork', 'networks', 'removeNetwork', 'connect', 'disconnect', 'images', 'lookupImage', 'removeImage',
-      'pruneImages', 'tag', 'untag', 'loadImages', 'saveImages', 'commit',
+      'pruneImages', 'pullImage', 'tag', 'untag', 'loadImages', 'saveImages', 'commit',
     ]);
     const methods = (o: object): string[] =>
       Object.getOwnPropertyNames(o).filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(o, k)?.value === 'function');
