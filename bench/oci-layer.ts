@@ -13,6 +13,7 @@ import { defaultContainerConfig } from '../src/testing/records.js';
 import { generateExecSessionId, generateId } from '../src/define/ids.js';
 import { ConmonOciRuntime } from '../src/oci/conmon/conmon-oci-runtime.js';
 import { execProcess, generateSpec } from '../src/container/oci-spec.js';
+import { chooseSeccompProfile } from '../src/container/seccomp.js';
 import type { OciProcess } from '../src/oci/oci-spec-types.js';
 import { must, type Subject } from './measure.js';
 
@@ -30,7 +31,10 @@ export async function ociLayerSubject(workDir: string, runDir: string, rootfs: s
     const id = generateId();
     const bundlePath = bundleOf(id);
     const config = defaultContainerConfig(`bench-${id.slice(0, 12)}`, { rootfs, command, network: 'none' });
-    const spec = must(generateSpec({ id, config, rootfsPath: rootfs, volumeMounts: [] }), 'generateSpec');
+    // The profile the engine gives every container (podman's default seccomp profile), so the floor
+    // pays what the engine pays: runc compiles and loads the filter at every create and exec.
+    const seccompProfile = must(chooseSeccompProfile(config, { required: true }), 'seccomp profile');
+    const spec = must(generateSpec({ id, config, rootfsPath: rootfs, volumeMounts: [], ...(seccompProfile ? { seccompProfile } : {}) }), 'generateSpec');
     await mkdir(bundlePath, { recursive: true, mode: 0o700 });
     // Written while conmon starts, as the engine does.
     const bundleReady = attempt(() => writeFile(join(bundlePath, 'config.json'), JSON.stringify(spec)));
