@@ -10,31 +10,23 @@ import { dirname } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../../define/errors.js';
 import type { NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
-import { NetworkConfigFiles } from '../config-files.js';
-import type { NetworkConfig } from '../network-config.js';
+import { ConfigFileBackend } from '../config-file-backend.js';
 
 /** The operations {@link FakeNetworkBackend.failNext} can make fail. */
 export type FakeNetworkOp = 'setup' | 'teardown';
 
 /** A network backend that wires nothing. */
-export class FakeNetworkBackend implements NetworkBackend {
+export class FakeNetworkBackend extends ConfigFileBackend implements NetworkBackend {
   readonly name = 'fake';
   /** Live setups: netns path → network name → the request's options for it. */
   readonly attached = new Map<string, Map<string, SetupRequest>>();
   /** Every setup and teardown, in order (`setup <ctr> <net,...>`). */
   readonly calls: string[] = [];
   readonly #failures = new Map<FakeNetworkOp, string>();
-  #files: NetworkConfigFiles | undefined;
   #mac = 0;
 
   open(dirs: NetworkBackendDirs): ResultAsync<void, LibpodError> {
-    this.#files = new NetworkConfigFiles(dirs.configDir);
-    return this.#files.open();
-  }
-
-  get #store(): NetworkConfigFiles {
-    if (!this.#files) throw libpodError('Internal', 'network backend used before open()');
-    return this.#files;
+    return this.openConfigFiles(dirs);
   }
 
   /** Makes the next `op` fail with `Internal` and `message`. */
@@ -47,22 +39,6 @@ export class FakeNetworkBackend implements NetworkBackend {
     if (m === undefined) return undefined;
     this.#failures.delete(op);
     return libpodError('Internal', m);
-  }
-
-  create(config: NetworkConfig): ResultAsync<void, LibpodError> {
-    return this.#store.create(config);
-  }
-
-  remove(name: string): ResultAsync<void, LibpodError> {
-    return this.#store.remove(name);
-  }
-
-  list(): ResultAsync<NetworkConfig[], LibpodError> {
-    return this.#store.list();
-  }
-
-  inspect(name: string): ResultAsync<NetworkConfig, LibpodError> {
-    return this.#store.inspect(name);
   }
 
   createNamespace(path: string): ResultAsync<void, LibpodError> {

@@ -15,9 +15,8 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../../define/errors.js';
 import { runCommand } from '../../host/command.js';
 import type { NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
-import { NetworkConfigFiles } from '../config-files.js';
+import { ConfigFileBackend } from '../config-file-backend.js';
 import { createNetns, removeNetns } from '../netns.js';
-import type { NetworkConfig } from '../network-config.js';
 
 /** Where podman's packages install the binaries. */
 const LIBEXEC_DIRS = ['/usr/libexec/podman', '/usr/lib/podman', '/usr/local/libexec/podman', '/usr/local/lib/podman'];
@@ -58,42 +57,20 @@ function failure(out: { stdout: string; stderr: string; code: number }): string 
 }
 
 /** Bridge networks through netavark and aardvark-dns. */
-export class NetavarkNetworkBackend implements NetworkBackend {
+export class NetavarkNetworkBackend extends ConfigFileBackend implements NetworkBackend {
   readonly name = 'netavark';
   readonly #opts: NetavarkOptions;
-  #files: NetworkConfigFiles | undefined;
   #runDir = '';
   #binaries: { netavark: string; aardvark: string } | undefined;
 
   constructor(opts: NetavarkOptions = {}) {
+    super();
     this.#opts = opts;
   }
 
   open(dirs: NetworkBackendDirs): ResultAsync<void, LibpodError> {
-    this.#files = new NetworkConfigFiles(dirs.configDir);
     this.#runDir = dirs.runDir;
-    return this.#files.open();
-  }
-
-  get #store(): NetworkConfigFiles {
-    if (!this.#files) throw libpodError('Internal', 'network backend used before open()');
-    return this.#files;
-  }
-
-  create(config: NetworkConfig): ResultAsync<void, LibpodError> {
-    return this.#store.create(config);
-  }
-
-  remove(name: string): ResultAsync<void, LibpodError> {
-    return this.#store.remove(name);
-  }
-
-  list(): ResultAsync<NetworkConfig[], LibpodError> {
-    return this.#store.list();
-  }
-
-  inspect(name: string): ResultAsync<NetworkConfig, LibpodError> {
-    return this.#store.inspect(name);
+    return this.openConfigFiles(dirs);
   }
 
   createNamespace(path: string): ResultAsync<void, LibpodError> {
