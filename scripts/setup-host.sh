@@ -31,6 +31,21 @@ have_static_busybox() {
   [ -x /bin/busybox ] && ! grep -qaE '/ld-(linux|musl)' <(head -c 4096 /bin/busybox)
 }
 
+# Installs the Debian packages "$@" as root (one `apt-get update` per run); without root or apt,
+# says what is missing and why ($why), as unit tests need none of it.
+apt_updated=false
+install_or_warn() {
+  local why="$1"; shift
+  if [ "$(id -u)" = 0 ] && have apt-get; then
+    export DEBIAN_FRONTEND=noninteractive
+    $apt_updated || quiet apt-get update -qq
+    apt_updated=true
+    quiet apt-get install -y -qq --no-install-recommends "$@" </dev/null
+  else
+    echo "setup-host: missing $* (apt-get install $*): $why" >&2
+  fi
+}
+
 missing=()
 for bin in conmon runc catatonit mount; do have "$bin" || missing+=("$bin"); done
 have_static_busybox || missing+=("busybox (static)")
@@ -42,17 +57,10 @@ have_static_busybox || missing+=("busybox (static)")
 for bin in skopeo umoci podman docker-registry python3 openssl; do have "$bin" || missing+=("$bin"); done
 
 if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && have apt-get; then
-    pkgs=(runc conmon busybox-static catatonit golang-github-containers-common)
-    have mount || pkgs+=(mount)
-    for bin in skopeo umoci podman docker-registry python3 openssl; do have "$bin" || pkgs+=("$bin"); done
-    export DEBIAN_FRONTEND=noninteractive
-    quiet apt-get update -qq
-    quiet apt-get install -y -qq --no-install-recommends "${pkgs[@]}" </dev/null
-  else
-    echo "setup-host: missing ${missing[*]}: real-container tests need root to install them" \
-      "(apt-get install runc conmon busybox-static catatonit golang-github-containers-common); unit tests do not." >&2
-  fi
+  pkgs=(runc conmon busybox-static catatonit golang-github-containers-common)
+  have mount || pkgs+=(mount)
+  for bin in skopeo umoci podman docker-registry python3 openssl; do have "$bin" || pkgs+=("$bin"); done
+  install_or_warn "real-container tests need them; unit tests do not." "${pkgs[@]}"
 fi
 
 # Archives: GNU tar does the file system work of src/archive/; the archive tests set xattrs and
@@ -64,14 +72,7 @@ have setcap || archive_pkgs+=(libcap2-bin)
 # Images: the store decompresses zstd layers with the zstd tool when present; the tests make them with it.
 have zstd || archive_pkgs+=(zstd)
 if [ "${#archive_pkgs[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && have apt-get; then
-    export DEBIAN_FRONTEND=noninteractive
-    quiet apt-get update -qq
-    quiet apt-get install -y -qq --no-install-recommends "${archive_pkgs[@]}" </dev/null
-  else
-    echo "setup-host: missing ${archive_pkgs[*]} (apt-get install ${archive_pkgs[*]}): archives need GNU tar," \
-      "the archive tests setfattr and setcap." >&2
-  fi
+  install_or_warn "archives need GNU tar, the archive tests setfattr and setcap." "${archive_pkgs[@]}"
 fi
 
 # Bridge networking: netavark (bridge, firewall, port forwarding), aardvark-dns (names), iptables
@@ -83,14 +84,7 @@ have_libexec aardvark-dns || net_pkgs+=(aardvark-dns)
 have iptables || net_pkgs+=(iptables)
 have unshare || net_pkgs+=(util-linux)
 if [ "${#net_pkgs[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && have apt-get; then
-    export DEBIAN_FRONTEND=noninteractive
-    quiet apt-get update -qq
-    quiet apt-get install -y -qq --no-install-recommends "${net_pkgs[@]}" </dev/null
-  else
-    echo "setup-host: missing ${net_pkgs[*]} (apt-get install netavark aardvark-dns iptables): bridge networking" \
-      "needs them; networks 'none' and 'host' do not." >&2
-  fi
+  install_or_warn "bridge networking needs them; networks 'none' and 'host' do not." "${net_pkgs[@]}"
 fi
 
 stale=false
