@@ -5,39 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Runtime, type Container } from '../../src/index.js';
-import { buildBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
+import { before, describe, it } from 'node:test';
+import type { Runtime } from '../../src/index.js';
 import { delay, must, mustFail } from '../support/engine.js';
-import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './support/leaks.js';
+import { useRealEngine } from './support/real-engine.js';
 
 const root = process.getuid?.() === 0;
 
 describe('forced removal of a paused container', { skip: !root && 'needs root' }, () => {
-  let roots: TestRoots;
+  const engine = useRealEngine('lpts-paused-rm-');
   let rt: Runtime;
-  let rootfs: string;
-  let snapshot: HostSnapshot;
-  const made: Container[] = [];
-
-  before(async () => {
-    snapshot = await snapshotHost();
-    roots = await makeTestRoots('lpts-paused-rm-');
-    rootfs = await buildBusyboxRootfs(join(roots.dir, 'rootfs'));
-    rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
-  });
-
-  after(async () => {
-    for (const c of made) await rt.removeContainer(c, { force: true, timeout: 0 });
-    await must(rt.close());
-    await assertNoLeaks(snapshot, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
-    await roots.cleanup();
+  before(() => {
+    rt = engine.rt;
   });
 
   it('kills and thaws it: the removal succeeds and the process is gone', async () => {
-    const c = await must(rt.newContainer({ rootfs, command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 1; done'] }));
-    made.push(c);
+    const c = await engine.create({ command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 1; done'] });
     await must(c.start());
     const pid = (await must(c.inspect())).pid;
     await must(c.pause());
@@ -50,8 +33,7 @@ describe('forced removal of a paused container', { skip: !root && 'needs root' }
   });
 
   it('with a live exec session: the frozen session dies with the container, no Timeout', { timeout: 60_000 }, async () => {
-    const c = await must(rt.newContainer({ rootfs, command: ['/bin/sleep', '1000'] }));
-    made.push(c);
+    const c = await engine.create({ command: ['/bin/sleep', '1000'] });
     await must(c.start());
     const pid = (await must(c.inspect())).pid;
     const running = c.exec(['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 1; done']);

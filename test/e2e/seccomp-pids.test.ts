@@ -9,16 +9,16 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Runtime, type Container, type ContainerCreateOptions } from '../../src/index.js';
+import { before, describe, it } from 'node:test';
+import type { Container, ContainerCreateOptions } from '../../src/index.js';
 import { containerPaths } from '../../src/container/paths.js';
 import { DEFAULT_SECCOMP_PROFILE_PATH, readSeccompProfile, seccompFromProfile } from '../../src/container/seccomp.js';
 import { runChecked, runCommand } from '../../src/host/command.js';
 import type { OciSpec } from '../../src/oci/oci-spec-types.js';
-import { buildBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { must } from '../support/engine.js';
 import { collect } from './support/shell.js';
-import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './support/leaks.js';
+import { type TestRoots } from './support/leaks.js';
+import { useRealEngine } from './support/real-engine.js';
 
 const root = process.getuid?.() === 0;
 const haveProfile = existsSync(DEFAULT_SECCOMP_PROFILE_PATH);
@@ -36,17 +36,11 @@ async function pidsMax(pid: number): Promise<string> {
 }
 
 describe('seccomp and pids limit on real containers', { skip: !root && 'needs root' }, () => {
+  const engine = useRealEngine('lpts-seccomp-');
   let roots: TestRoots;
-  let rt: Runtime;
   let rootfs: string;
-  let snapshot: HostSnapshot;
-  const made: Container[] = [];
 
-  async function create(opts: Partial<ContainerCreateOptions>): Promise<Container> {
-    const c = await must(rt.newContainer({ rootfs, command: ['/bin/sleep', '1000'], ...opts }));
-    made.push(c);
-    return c;
-  }
+  const create = (opts: Partial<ContainerCreateOptions>): Promise<Container> => engine.create(opts);
 
   /** Runs `sh -c script` to completion in a new container; its exit code and output. */
   async function run(script: string, opts: Partial<ContainerCreateOptions> = {}): Promise<{ code: number; out: string }> {
@@ -57,18 +51,8 @@ describe('seccomp and pids limit on real containers', { skip: !root && 'needs ro
     return { code: await must(c.wait()), out: out.text() };
   }
 
-  before(async () => {
-    snapshot = await snapshotHost();
-    roots = await makeTestRoots('lpts-seccomp-');
-    rootfs = await buildBusyboxRootfs(join(roots.dir, 'rootfs'));
-    rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
-  });
-
-  after(async () => {
-    for (const c of made) await rt.removeContainer(c, { force: true, timeout: 0 });
-    await must(rt.close());
-    await assertNoLeaks(snapshot, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
-    await roots.cleanup();
+  before(() => {
+    ({ roots, rootfs } = engine);
   });
 
   it('the default profile filters a container: swapoff is EPERM even with CAP_SYS_ADMIN; unconfined reaches the kernel', { skip: !haveProfile && 'containers-common seccomp.json not installed' }, async () => {
