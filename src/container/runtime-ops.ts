@@ -106,6 +106,7 @@ export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFr
             spec,
             bundleReady: written,
             logPath: paths.logPath,
+            ...(s.rec.state.network?.ports.length ? { reservePorts: s.rec.state.network.ports } : {}),
             ...(restoreFrom ? { restoreFrom, restoreTcpEstablished } : {}),
           });
         // The record says the runtime has no such container: one it has anyway was left by a

@@ -4,9 +4,9 @@
  * not bind the port, so two checks: no listening socket on the host holds it
  * (a bind test), and no other container of this engine publishes it.
  *
- * libpod-ts holds no socket while the container runs (podman's conmon does):
- * the engine is a library whose process may exit while containers run, so a
- * socket it held would vanish with it. See README, "Networking".
+ * While the container runs, its conmon holds the ports bound (the OCI
+ * create's `reservePorts`, as rootful podman 4), so nothing else takes them
+ * even after this process died. See README, "Networking".
  * @module
  */
 import { createSocket } from 'node:dgram';

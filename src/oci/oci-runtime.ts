@@ -9,6 +9,7 @@
  */
 import type { ResultAsync } from 'neverthrow';
 import type { LibpodError } from '../define/errors.js';
+import type { ResolvedPort } from '../define/network.js';
 import type { AttachEnd, AttachStreams, TerminalSize } from '../define/streams.js';
 import type { OciProcess, OciSpec } from './oci-spec-types.js';
 
@@ -49,6 +50,14 @@ export interface OciCreateRequest {
    * `--tcp-established`); a checkpoint that has them MUST NOT be restored without it.
    */
   restoreTcpEstablished?: boolean;
+  /**
+   * Host ports to keep bound while the container runs (podman's port
+   * reservation, rootful): the runtime's monitor holds a listening socket
+   * per published TCP port and a bound socket per UDP port, so no other
+   * process takes them; they are released when the container exits. A port
+   * already bound elsewhere fails the create with `InvalidArg`.
+   */
+  reservePorts?: readonly Pick<ResolvedPort, 'hostIP' | 'hostPort' | 'protocol'>[];
 }
 
 /** What a created container reports. */

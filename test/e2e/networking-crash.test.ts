@@ -1,11 +1,13 @@
 /**
  * kill -9 of the Node process with a published port: the container keeps
- * serving; a new runtime stops and removes it and nothing of its networking
- * remains. Root only; traffic only to 127.0.0.1.
+ * serving and its host port stays reserved (conmon holds it, as podman's);
+ * a new runtime stops and removes it and nothing of its networking remains.
+ * Root only; traffic only to 127.0.0.1.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Runtime } from '../../src/index.js';
@@ -39,6 +41,15 @@ async function getEventually(port: number): Promise<string | undefined> {
   return undefined;
 }
 
+/** Tries to listen on 127.0.0.1:port; resolves to the error code ('' when it could, then closes). */
+function tcpListen(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve('')));
+  });
+}
+
 describe('networking survives kill -9 of the Node process', { skip: !root && 'needs root' }, () => {
   it('keeps serving; reopen, stop and removal tear everything down', async () => {
     const before = await snapshotHost();
@@ -61,12 +72,15 @@ describe('networking survives kill -9 of the Node process', { skip: !root && 'ne
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       assert.equal(await getEventually(port), 'alive\n');
+      // The reservation lives in conmon, not in the dead Node process.
+      assert.equal(await tcpListen(port), 'EADDRINUSE');
       const rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
       try {
         const c = await must(rt.lookupContainer(id));
         assert.equal(await must(c.state()), 'running');
         await must(c.stop({ timeout: 0 }));
         assert.equal(await get(port), undefined);
+        assert.equal(await tcpListen(port), '');
         await must(rt.removeContainer(c));
         await must(rt.removeNetwork('crash'));
       } finally {

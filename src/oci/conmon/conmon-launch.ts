@@ -109,6 +109,8 @@ export interface LaunchOptions {
   cwd: string;
   /** Exec sessions: add the attach-ready pipe on fd 5. */
   attachPipe: boolean;
+  /** Descriptors of this process conmon inherits after its pipes and keeps (reserved ports). */
+  extraFds?: readonly number[];
 }
 
 /** How the first conmon ended. */
@@ -139,10 +141,11 @@ export interface ConmonLaunch {
   abort(): void;
 }
 
-/** Spawns conmon detached with stdio `['ignore','ignore','pipe','pipe','pipe'(,'pipe')]`. */
+/** Spawns conmon detached with stdio `['ignore','ignore','pipe','pipe','pipe'(,'pipe')(, ...extraFds)]`. */
 export function launchConmon(opts: LaunchOptions): ConmonLaunch {
-  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'];
+  const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'];
   if (opts.attachPipe) stdio.push('pipe');
+  stdio.push(...(opts.extraFds ?? []));
   log('running conmon: %s %s', opts.conmonPath, opts.args.join(' '));
   const child = spawnProcess(opts.conmonPath, opts.args, {
     cwd: opts.cwd,

@@ -17,6 +17,7 @@ import { conmonFailure } from './conmon-failure.js';
 import { removeConmonFiles } from './conmon-files.js';
 import { deleteContainer } from './container-delete.js';
 import { delay, readPidFile } from './pids.js';
+import { reservePorts, type PortReservation } from './port-reservation.js';
 import { RuncCli } from './runc-cli.js';
 import { nameError, rememberBundle, type ConmonContext } from './runtime-context.js';
 
@@ -90,12 +91,24 @@ async function create(ctx: ConmonContext, req: OciCreateRequest, args: readonly 
   // Checked first: clearing the files would break a live container's attach socket and FIFOs.
   if (await ctx.runc.knows(req.id)) throw libpodError('CtrExists', `${ctx.runtimeName}: container with id ${req.id} already exists`);
   const prepared = Promise.allSettled([prepareFiles(ctx, req), bundleWritten(req)]);
+  let ports: PortReservation | undefined;
+  if (req.reservePorts !== undefined && req.reservePorts.length > 0) {
+    try {
+      ports = await reservePorts(req.reservePorts);
+    } catch (e) {
+      await prepared;
+      throw e;
+    }
+  }
   let launch: ConmonLaunch;
   try {
-    launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: req.bundlePath, attachPipe: false });
+    launch = launchConmon({ conmonPath: ctx.conmonPath, args, cwd: req.bundlePath, attachPipe: false, ...(ports ? { extraFds: ports.fds } : {}) });
   } catch (e) {
     await prepared;
     throw toLibpodError(e, 'OCIRuntime', `cannot run conmon ${ctx.conmonPath}`);
+  } finally {
+    // conmon has its copies once spawned (or none: it failed); ours are not needed either way.
+    await ports?.close();
   }
   const failed = (await prepared).find((r) => r.status === 'rejected');
   if (failed) {

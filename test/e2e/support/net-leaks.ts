@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 /** The host's network state that a test can leak. */
 export interface NetSnapshot {
@@ -41,6 +42,19 @@ function aardvarkProcesses(): { pid: number; cmdline: string }[] {
   return out;
 }
 
+/**
+ * The bridge an interface is enslaved to (a container's host-side veth), if
+ * any: a veth counts as the test's when it hangs on one of the test's
+ * bridges (others' veths, of tests running meanwhile, are not its leaks).
+ */
+function masterOf(iface: string): string | undefined {
+  try {
+    return basename(readlinkSync(`/sys/class/net/${iface}/master`));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The host's interfaces, firewall rules and aardvark-dns processes now. */
 export function snapshotNet(): NetSnapshot {
   return { interfaces: readdirSync('/sys/class/net'), rules: iptablesRules(), aardvark: aardvarkProcesses() };
@@ -50,7 +64,7 @@ export function snapshotNet(): NetSnapshot {
 export function netLeaks(before: NetSnapshot, scope: { roots: string[]; subnets: string[]; bridges: string[]; ports?: number[] }): string[] {
   const now = snapshotNet();
   const leaks: string[] = [];
-  for (const i of now.interfaces) if (!before.interfaces.includes(i) && (scope.bridges.includes(i) || i.startsWith('veth'))) leaks.push(`interface ${i}`);
+  for (const i of now.interfaces) if (!before.interfaces.includes(i) && (scope.bridges.includes(i) || scope.bridges.includes(masterOf(i) ?? ''))) leaks.push(`interface ${i}`);
   const prefixes = scope.subnets.map((s) => s.split('/')[0]!.split('.').slice(0, 3).join('.') + '.');
   const ports = (scope.ports ?? []).map((p) => `--dport ${p} `);
   for (const r of now.rules) {
