@@ -54,6 +54,8 @@ export { Image } from './image/image.js';
 export type { ImageHistoryEntry, ImageInspect, ImageInspectConfig } from './image/image-inspect.js';
 export type { ImageFilter, RemoveImageOptions, RemoveImageResult } from './image/image-verbs.js';
 export type { PullOptions, PullProgress, RegistriesConfig } from './image/pull.js';
+export type { PushOptions } from './image/push/push-image.js';
+export type { PushCompression } from './image/store/blob-info.js';
 export type { Credentials } from './image/transports/registry/auth.js';
 export { ImageStore, type ImageStoreOptions, type ContainerLayerRecord, type ImageRecord, type LayerRecord, type PutImageInput, type PutLayerInput, type PutLayerResult, type StorageDriverName } from './image/store/image-store.js';
 export type { SaveImagesOptions } from './image/archive-verbs.js';

@@ -54,6 +54,8 @@ import { listImages, lookupImageRecord, pruneImagesVerb, removeImageVerb, type I
 import { ImageStore } from './image/store/image-store.js';
 import type { PullOptions } from './image/pull.js';
 import { checkPullOptions, RuntimePuller } from './image/pull-runtime.js';
+import { RuntimePusher } from './image/push/push-runtime.js';
+import type { PushOptions } from './image/push/push-image.js';
 import { bool, checkOptions, date, labelFilter, oneOf, oneOrMany, shape, str, stringMap } from './util/validate.js';
 import { withPod } from './pod/pod-session.js';
 import { checkPodFilter, listPods, type PodFilter } from './pod/pod-status.js';
@@ -87,6 +89,7 @@ export class Runtime {
   readonly #eventLog: EventLog;
   readonly #ctx: EngineContext;
   readonly #gate = new OperationGate();
+  readonly #pusher: RuntimePusher;
   #closing: ResultAsync<void, LibpodError> | undefined;
   #unwatch: (() => void) | undefined;
   #resumed: Promise<void> = Promise.resolve();
@@ -100,6 +103,7 @@ export class Runtime {
     const index = new StateIndex(store);
     const locks = new LockManager();
     const puller = new RuntimePuller(() => this.#imageStore(o.storage), o.registries, (events) => this.#publish(events));
+    this.#pusher = new RuntimePusher(() => this.#imageStore(o.storage), o.registries, (events) => this.#publish(events));
     this.#ctx = gatedContext(
       {
         root: o.root,
@@ -577,6 +581,20 @@ export class Runtime {
    */
   pullImage(ref: string, opts: PullOptions = {}): ResultAsync<Image, LibpodError> {
     return this.#guarded(() => checkPullOptions(ref, opts) ?? this.#ctx.pullImage(ref, opts).map((r) => new Image(this.#ctx, r)));
+  }
+
+  /**
+   * Pushes a stored image (pulled, loaded or committed; a handle, name, id
+   * or id prefix) to registry reference `dest` (podman's `push`): blobs
+   * the registry has are not sent, blobs of another repository of the same
+   * registry are mounted, the rest stream from the store. Stored
+   * compressed layers go as they are unless `compression` (`'gzip'` or
+   * `'zstd'`) asks for another; uncompressed ones are gzipped. Credentials
+   * and `tlsVerify` as for `pullImage`; `signal` aborts. Errors:
+   * `NoSuchImage`, `Unauthorized`, `Registry`, `InvalidArg`. Emits `push`.
+   */
+  pushImage(image: Image | string, dest: string, opts: PushOptions = {}): ResultAsync<void, LibpodError> {
+    return this.#guarded(() => this.#pusher.push(image, dest, opts).map(() => undefined));
   }
 
   /** Removes unused images without names (`all`: every unused image); resolves to their ids. */

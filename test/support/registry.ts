@@ -203,7 +203,7 @@ export async function tamperingProxy(target: string, digest: string): Promise<Fl
 export interface TokenServer {
   realm: string;
   certFile: string;
-  /** Token requests seen (scope). */
+  /** Token requests seen (their scopes, space-separated). */
   requests: string[];
   close(): Promise<void>;
 }
@@ -225,8 +225,9 @@ export async function startTokenServer(dir: string, user: { username: string; pa
   const requests: string[] = [];
   const s = await listen((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const scope = url.searchParams.get('scope') ?? '';
-    requests.push(scope);
+    // several scopes (a push that mounts asks pull on the source too) come as several parameters
+    const scopes = url.searchParams.getAll('scope');
+    requests.push(scopes.join(' '));
     const auth = req.headers.authorization ?? '';
     const expected = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
     if (auth !== expected) {
@@ -234,7 +235,6 @@ export async function startTokenServer(dir: string, user: { username: string; pa
       res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
       return;
     }
-    const [type, name, actions] = scope.split(':');
     const now = Math.floor(Date.now() / 1000);
     const header = { alg: 'RS256', typ: 'JWT', x5c: [der.toString('base64')] };
     const claims = {
@@ -245,7 +245,10 @@ export async function startTokenServer(dir: string, user: { username: string; pa
       nbf: now - 10,
       iat: now,
       jti: createHash('sha256').update(String(Math.random())).digest('hex'),
-      access: type && name ? [{ type, name, actions: (actions ?? '').split(',') }] : [],
+      access: scopes.flatMap((scope) => {
+        const [type, name, actions] = scope.split(':');
+        return type && name ? [{ type, name, actions: (actions ?? '').split(',') }] : [];
+      }),
     };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = createSign('RSA-SHA256').update(signingInput).sign(privateKey);

@@ -143,6 +143,8 @@ describe('any input, never a throw: every public method refuses hostile argument
       saveImages: { valid: [['localhost/img:1'], join(e.root, 'saved.tar'), { format: 'oci-archive' }], call: (a) => rt.saveImages(a[0] as never, a[1] as never, a[2] as never) },
       'Container.commit': { valid: ['localhost/committed:1', { pause: false }], call: (a) => ctr.commit(a[0] as never, a[1] as never) },
       pullImage: { valid: ['localhost/img:1', { policy: 'never' }], call: (a) => rt.pullImage(a[0] as never, a[1] as never) },
+      // an aborted signal: a valid call fails before any request
+      pushImage: { valid: ['localhost/img:1', '127.0.0.1:9/x/y:1', { tlsVerify: false, signal: AbortSignal.abort() }], call: (a) => rt.pushImage(a[0] as never, a[1] as never, a[2] as never) },
       'Image.tag': { valid: ['localhost/img:2'], call: (a) => image.tag(a[0] as never) },
       'Image.untag': { valid: ['localhost/img:2'], call: (a) => image.untag(a[0] as never) },
       'Container.inspect': { valid: [{}], call: (a) => ctr.inspect(a[0] as never) },
@@ -273,7 +275,7 @@ describe('any input, never a throw: every public method refuses hostile argument
       'restart', 'wait', 'exec', 'attach', 'attachResize', 'logs', 'unmount', 'export', 'addArtifact', 'getArtifact',
       'removeArtifact', 'checkpoint', 'restore', 'import', 'exit', 'oom', 'emit', 'ignoreSignals', 'exitExec', 'onExec', 'onStart',
       'onStdin', 'failNext', 'newNetwork', 'lookupNetwork', 'networks', 'removeNetwork', 'connect', 'disconnect', 'images', 'lookupImage', 'removeImage',
-      'pruneImages', 'pullImage', 'tag', 'untag', 'loadImages', 'saveImages', 'commit',
+      'pruneImages', 'pullImage', 'pushImage', 'tag', 'untag', 'loadImages', 'saveImages', 'commit',
     ]);
     const methods = (o: object): string[] =>
       Object.getOwnPropertyNames(o).filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(o, k)?.value === 'function');

@@ -86,7 +86,7 @@ export class RegistryAuth {
     this.#tokens.delete(scope);
   }
 
-  /** The `Authorization` header for `scope`, getting a token when needed; none when not challenged. */
+  /** The `Authorization` header for `scope` (one or more scopes, space-separated), getting a token when needed; none when not challenged. */
   async header(scope: string, signal: AbortSignal | undefined): Promise<string | undefined> {
     const c = this.#challenge;
     if (!c) return undefined;
@@ -109,7 +109,8 @@ export class RegistryAuth {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw libpodError('Registry', `registry token realm ${realm}: not http(s)`);
     if (c.params.service) url.searchParams.set('service', c.params.service);
-    if (scope) url.searchParams.set('scope', scope);
+    // several scopes (a mount also needs pull on the source repository) are several `scope` parameters
+    for (const s of scope.split(' ')) if (s) url.searchParams.append('scope', s);
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (this.#creds) headers.Authorization = basic(this.#creds);
     const res = await send({ method: 'GET', url: url.toString(), headers, signal, ...(this.#retry ? { retry: this.#retry } : {}) });

@@ -17,7 +17,7 @@ import type { Descriptor } from '../../formats/manifest.js';
 import { MAX_MANIFEST_SIZE } from '../../formats/manifest.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../formats/media-types.js';
 import { RegistryAuth, type Credentials } from './auth.js';
-import { abortError, readBody, send, sleep, DEFAULT_RETRY, type RetryPolicy } from './http.js';
+import { abortError, readBody, send, sleep, DEFAULT_RETRY, type BodySource, type HttpMethod, type RetryPolicy } from './http.js';
 
 /** The manifest types a pull accepts, best first. */
 export const MANIFEST_ACCEPT = [OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST].join(', ');
@@ -105,19 +105,28 @@ export class RegistryClient {
   }
 
   /**
-   * A request to `/v2/<repo>/<path>` with authorization for `actions`
-   * (`pull`, `pull,push`); a 401 renews the token (or learns the
-   * challenge) once.
+   * A request to `/v2/<repo>/<path>` (or to `init.url`, an upload location)
+   * with authorization for `actions` (`pull`, `pull,push`) plus
+   * `extraScopes` (`repository:<other>:pull` for a mount); a 401 renews
+   * the token (or learns the challenge) once. Credentials go only to the
+   * registry's own origin. `retry` overrides the client's policy (a body
+   * streamed once cannot be retried).
    */
-  async request(repo: string, method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH', path: string, init: { headers?: Record<string, string>; body?: Uint8Array; actions?: string; url?: string } = {}): Promise<Response> {
+  async request(
+    repo: string,
+    method: HttpMethod,
+    path: string,
+    init: { headers?: Record<string, string>; body?: Uint8Array | BodySource; actions?: string; extraScopes?: string[]; url?: string; retry?: RetryPolicy } = {},
+  ): Promise<Response> {
     const base = await this.base();
-    const scope = `repository:${repo}:${init.actions ?? 'pull'}`;
+    const scope = [`repository:${repo}:${init.actions ?? 'pull'}`, ...(init.extraScopes ?? [])].join(' ');
     const url = init.url ?? `${base}/v2/${repo}/${path}`;
+    const ownOrigin = new URL(url).origin === new URL(base).origin;
     for (let round = 0; ; round++) {
       const headers = { ...(init.headers ?? {}) };
-      const auth = await this.#auth.header(scope, this.#opts.signal);
+      const auth = ownOrigin ? await this.#auth.header(scope, this.#opts.signal) : undefined;
       if (auth !== undefined) headers.Authorization = auth;
-      const res = await send({ method, url, headers, signal: this.#opts.signal, retry: this.#retry, ...(init.body ? { body: init.body } : {}) });
+      const res = await send({ method, url, headers, signal: this.#opts.signal, retry: init.retry ?? this.#retry, ...(init.body ? { body: init.body } : {}) });
       if (res.status !== 401 || round > 0) return res;
       const challenge = res.headers.get('www-authenticate');
       const hadAuth = auth !== undefined;

@@ -32,12 +32,22 @@ export interface RetryPolicy {
 /** c/image retries 5 times from 2 s; loopback tests need shorter waits, so the base is small. */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 };
 
+/** The methods the client sends. */
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+/**
+ * A streamed request body: called for each attempt (a retry or a redirect
+ * calls it again; a body that cannot be produced twice throws a LibpodError
+ * then, which ends the request).
+ */
+export type BodySource = () => AsyncIterable<Uint8Array>;
+
 /** A request as the client makes it. */
 export interface HttpRequest {
-  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH';
+  method: HttpMethod;
   url: string;
   headers?: Record<string, string>;
-  body?: Uint8Array;
+  body?: Uint8Array | BodySource;
   signal?: AbortSignal | undefined;
   retry?: RetryPolicy;
 }
@@ -91,7 +101,9 @@ async function fetchFollowing(req: HttpRequest): Promise<Response> {
   let body = req.body;
   for (let hop = 0; ; hop++) {
     const init: RequestInit = { method, headers, redirect: 'manual' };
-    if (body !== undefined) init.body = body;
+    // undici streams an async iterable body (chunked) when told the request is half duplex
+    if (typeof body === 'function') Object.assign(init, { body: body(), duplex: 'half' });
+    else if (body !== undefined) init.body = body;
     if (req.signal !== undefined) init.signal = req.signal;
     const res = await fetch(url, init);
     if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
