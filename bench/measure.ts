@@ -46,12 +46,12 @@ export function median(xs: readonly number[]): number {
  * of one timed `op` per subject, in a shuffled order each round; returns the
  * milliseconds per subject.
  */
-export async function interleave(
-  subjects: readonly Subject[],
+export async function interleave<S extends { readonly key: string }>(
+  subjects: readonly S[],
   iterations: number,
-  op: (s: Subject, i: number) => Promise<void>,
-): Promise<Map<EngineKey, number[]>> {
-  const times = new Map<EngineKey, number[]>(subjects.map((s) => [s.key, []]));
+  op: (s: S, i: number) => Promise<void>,
+): Promise<Map<S['key'], number[]>> {
+  const times = new Map<S['key'], number[]>(subjects.map((s) => [s.key, []]));
   for (const s of subjects) await op(s, -1);
   const random = seededRandom(0x11b90d);
   for (let i = 0; i < iterations; i++) {
@@ -126,8 +126,10 @@ export interface ReportRow {
   medians: Partial<Record<EngineKey, number>>;
 }
 
-const ms = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(1));
-const ratio = (a: number | undefined, b: number | undefined): string =>
+/** Milliseconds with one decimal ('n/a' when not measured). */
+export const ms = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(1));
+/** `a / b` as `1.23x` ('n/a' when either is not measured). */
+export const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`;
 
 /** The report as a markdown table. */

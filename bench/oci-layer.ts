@@ -3,7 +3,8 @@
  * as libpod drives them) with no engine above it: no state store, locks,
  * events or lifecycle rules. Its time is what libpod's model costs by itself
  * (conmon, then `runc create`, `runc start` and `runc delete`); libpod-ts
- * minus this is the engine's own overhead.
+ * minus this is the engine's own overhead. {@link ociLayer} is shared with
+ * the networking floor (bench/network-floor.ts).
  * @module
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -19,62 +20,104 @@ import { must, type Subject } from './measure.js';
 
 const EXIT_TIMEOUT_MS = 10_000;
 
-/** The OCI layer: root and bundles below `workDir`, runRoot `runDir`. */
-export async function ociLayerSubject(workDir: string, runDir: string, rootfs: string): Promise<Subject> {
+/** A container the OCI layer created and started. */
+export interface OciContainer {
+  id: string;
+  process: OciProcess;
+}
+
+/** The OCI layer driven directly: create+start, wait for the exit, delete. */
+export interface OciLayer {
+  readonly oci: ConmonOciRuntime;
+  /** Bundle directory of container `id`. */
+  bundleOf(id: string): string;
+  /** Creates (spec from the engine's own generator, engine defaults) and starts a container, in network namespace `netns` if given. */
+  createAndStart(command: string[], netns?: string): Promise<OciContainer>;
+  /** Waits for the exit of `/bin/true` (status 0). */
+  waitTrue(id: string): Promise<void>;
+  /** Deletes the container and its bundle. */
+  remove(id: string): Promise<void>;
+  /** Deletes every container left, closes the runtime. */
+  close(): Promise<void>;
+}
+
+/** The OCI layer with its root and bundles below `workDir`, runRoot `runDir`. */
+export async function ociLayer(workDir: string, runDir: string, rootfs: string): Promise<OciLayer> {
   const oci = new ConmonOciRuntime();
   must(await oci.open({ root: join(workDir, 'root'), runRoot: runDir }), 'open');
   const live = new Set<string>();
   const bundleOf = (id: string): string => join(workDir, 'bundles', id);
-
-  /** Creates (spec from the engine's own generator, engine defaults) and starts a container. */
-  const createAndStart = async (command: string[]): Promise<{ id: string; process: OciProcess }> => {
-    const id = generateId();
-    const bundlePath = bundleOf(id);
-    const config = defaultContainerConfig(`bench-${id.slice(0, 12)}`, { rootfs, command, network: 'none' });
-    // The profile the engine gives every container (podman's default seccomp profile), so the floor
-    // pays what the engine pays: runc compiles and loads the filter at every create and exec.
-    const seccompProfile = must(chooseSeccompProfile(config, { required: true }), 'seccomp profile');
-    const spec = must(generateSpec({ id, config, rootfsPath: rootfs, volumeMounts: [], ...(seccompProfile ? { seccompProfile } : {}) }), 'generateSpec');
-    await mkdir(bundlePath, { recursive: true, mode: 0o700 });
-    // Written while conmon starts, as the engine does.
-    const bundleReady = attempt(() => writeFile(join(bundlePath, 'config.json'), JSON.stringify(spec)));
-    live.add(id);
-    must(await oci.create({ id, name: config.name, bundlePath, spec, bundleReady, logPath: join(bundlePath, 'ctr.log') }), 'create');
-    must(await oci.start(id), 'start');
-    if (!spec.process) throw new Error('generated spec without process');
-    return { id, process: spec.process };
-  };
   const remove = async (id: string): Promise<void> => {
     must(await oci.delete(id), 'delete');
     await rm(bundleOf(id), { recursive: true, force: true });
     live.delete(id);
   };
+  return {
+    oci,
+    bundleOf,
+    createAndStart: async (command, netns) => {
+      const id = generateId();
+      const bundlePath = bundleOf(id);
+      const config = defaultContainerConfig(`bench-${id.slice(0, 12)}`, { rootfs, command, network: 'none' });
+      // The profile the engine gives every container (podman's default seccomp profile), so the floor
+      // pays what the engine pays: runc compiles and loads the filter at every create and exec.
+      const seccompProfile = must(chooseSeccompProfile(config, { required: true }), 'seccomp profile');
+      const spec = must(
+        generateSpec({
+          id,
+          config,
+          rootfsPath: rootfs,
+          volumeMounts: [],
+          ...(netns ? { namespacePaths: { net: netns } } : {}),
+          ...(seccompProfile ? { seccompProfile } : {}),
+        }),
+        'generateSpec',
+      );
+      await mkdir(bundlePath, { recursive: true, mode: 0o700 });
+      // Written while conmon starts, as the engine does.
+      const bundleReady = attempt(() => writeFile(join(bundlePath, 'config.json'), JSON.stringify(spec)));
+      live.add(id);
+      must(await oci.create({ id, name: config.name, bundlePath, spec, bundleReady, logPath: join(bundlePath, 'ctr.log') }), 'create');
+      must(await oci.start(id), 'start');
+      if (!spec.process) throw new Error('generated spec without process');
+      return { id, process: spec.process };
+    },
+    waitTrue: async (id) => {
+      const exit = must(await oci.waitExit(id, EXIT_TIMEOUT_MS), 'waitExit');
+      if (exit?.exitCode !== 0) throw new Error(`/bin/true exited with ${exit?.exitCode ?? 'nothing (timeout)'}`);
+    },
+    remove,
+    close: async () => {
+      for (const id of [...live]) await remove(id);
+      must(await oci.close(), 'close');
+    },
+  };
+}
 
-  let target: { id: string; process: OciProcess } | undefined;
+/** The OCI layer as a subject of the lifecycle rows. */
+export async function ociLayerSubject(workDir: string, runDir: string, rootfs: string): Promise<Subject> {
+  const layer = await ociLayer(workDir, runDir, rootfs);
+  let target: OciContainer | undefined;
   return {
     key: 'oci',
     run: async () => {
-      const { id } = await createAndStart(['/bin/true']);
-      const exit = must(await oci.waitExit(id, EXIT_TIMEOUT_MS), 'waitExit');
-      if (exit?.exitCode !== 0) throw new Error(`/bin/true exited with ${exit?.exitCode ?? 'nothing (timeout)'}`);
-      await remove(id);
+      const { id } = await layer.createAndStart(['/bin/true']);
+      await layer.waitTrue(id);
+      await layer.remove(id);
     },
     startExecTarget: async () => {
-      target = await createAndStart(['/bin/sleep', '3600']);
+      target = await layer.createAndStart(['/bin/sleep', '3600']);
     },
     exec: async () => {
       if (!target) throw new Error('no exec target');
       const { id } = target;
       const sessionId = generateExecSessionId();
       const proc = must(execProcess(target.process, { command: ['/bin/true'], tty: false, privileged: false, rootfsPath: rootfs }), 'execProcess');
-      const session = must(await oci.execute(id, { sessionId, bundlePath: bundleOf(id), process: proc }), 'execute');
+      const session = must(await layer.oci.execute(id, { sessionId, bundlePath: layer.bundleOf(id), process: proc }), 'execute');
       const code = must(await session.exited, 'exec');
       if (code !== 0) throw new Error(`exec /bin/true exited with ${code}`);
-      must(await oci.execCleanup(id, sessionId, bundleOf(id)), 'execCleanup');
+      must(await layer.oci.execCleanup(id, sessionId, layer.bundleOf(id)), 'execCleanup');
     },
-    close: async () => {
-      for (const id of [...live]) await remove(id);
-      must(await oci.close(), 'close');
-    },
+    close: () => layer.close(),
   };
 }
