@@ -5,7 +5,7 @@
 import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'ls', 'true', 'hostname', 'id', 'nc', 'readlink'];
+const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'ls', 'true', 'hostname', 'id', 'nc', 'readlink', 'mkdir', 'httpd'];
 
 /** Builds `<dir>/rootfs` and returns its path. */
 export function busyboxRootfs(dir: string): string {
