@@ -71,6 +71,8 @@ have setfattr || archive_pkgs+=(attr)
 have setcap || archive_pkgs+=(libcap2-bin)
 # Images: the store decompresses zstd layers with the zstd tool when present; the tests make them with it.
 have zstd || archive_pkgs+=(zstd)
+# The store marks its layer homes with chattr +T (ext4's Orlov hint; see src/host/top-dir.ts); the tests check it with lsattr.
+have chattr || archive_pkgs+=(e2fsprogs)
 if [ "${#archive_pkgs[@]}" -gt 0 ]; then
   install_or_warn "archives need GNU tar, the archive tests setfattr and setcap." "${archive_pkgs[@]}"
 fi

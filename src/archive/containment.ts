@@ -68,14 +68,21 @@ export class Containment {
   /** Kinds of paths found on disk (read once each). */
   private readonly disk = new Map<string, Kind>();
 
+  /**
+   * `emptyTarget`: the target held nothing when the extraction started (a
+   * new layer directory), so every path below it that the archive did not
+   * make is absent: no `lstat` per new directory.
+   */
   constructor(
     private readonly root: string,
     private readonly symlinks: SymlinkPolicy,
+    private readonly emptyTarget = false,
   ) {}
 
   private async kind(rel: string): Promise<Kind> {
     const made = this.made.get(rel);
     if (made) return made;
+    if (this.emptyTarget && rel !== '') return 'absent';
     const known = this.disk.get(rel);
     if (known) return known;
     const st = await lstat(join(this.root, rel)).catch(() => undefined);

@@ -4,7 +4,7 @@
  * writes it (`gnu-tar.ts`).
  * @module
  */
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ResultAsync } from 'neverthrow';
@@ -14,7 +14,7 @@ import { clean, Containment, type SymlinkPolicy } from './containment.js';
 import type { ArchiveEntry } from './entry.js';
 import { extractArgs, isRoot, TAR, tarMessage } from './gnu-tar.js';
 import { TarScanner, type EntryAction } from './tar-scanner.js';
-import { opaqueDirEntry, toOverlayForm, WHITEOUT_PREFIX } from './whiteouts.js';
+import { opaqueDirEntry, reencode, toOverlayForm, WHITEOUT_PREFIX, withoutOverlayXattrs } from './whiteouts.js';
 
 /** Options of {@link extractTree}. */
 export interface ExtractOptions {
@@ -24,7 +24,8 @@ export interface ExtractOptions {
    * `'overlay'`: the stream is an image layer and the target an overlay
    * layer directory: `.wh.name` becomes a char device 0/0 `name`,
    * `.wh..wh..opq` the xattr `trusted.overlay.opaque=y` on its directory
-   * (see `whiteouts.ts`). Both need root.
+   * (see `whiteouts.ts`). Both need root. The archive's own
+   * `trusted.overlay.*` xattrs are dropped (they would steer overlayfs).
    */
   whiteouts?: 'overlay';
   /** Entries for which this returns `false` are skipped (not checked, not written), and hard links to them. */
@@ -52,8 +53,8 @@ function ownerError(e: unknown, what: string): LibpodError {
 }
 
 /** The per-entry step: filter, containment, whiteouts, unprivileged device skipping. */
-function entryHandler(root: string, opts: ExtractOptions, skipped: string[]): (entry: ArchiveEntry) => Promise<EntryAction | undefined> {
-  const guard = new Containment(root, opts.symlinks ?? 'rootfs');
+function entryHandler(root: string, opts: ExtractOptions, skipped: string[], emptyTarget: boolean): (entry: ArchiveEntry) => Promise<EntryAction | undefined> {
+  const guard = new Containment(root, opts.symlinks ?? 'rootfs', emptyTarget);
   const asRoot = isRoot();
   const dirs = new Map<string, ArchiveEntry>();
   /** What was left out: a hard link to it is left out too (GNU tar would fail on it). */
@@ -85,6 +86,12 @@ function entryHandler(root: string, opts: ExtractOptions, skipped: string[]): (e
       if (form.kind === 'whiteout') {
         if (!asRoot) return skip(rel.replace(/[^/]*$/, (b) => b.slice(WHITEOUT_PREFIX.length)));
         action = { headers: form.headers };
+      } else {
+        const stripped = withoutOverlayXattrs(entry);
+        if (stripped) {
+          entry = stripped;
+          action = { headers: reencode(stripped, {}) };
+        }
       }
     }
     if (entry.type === 'directory') dirs.set(rel, entry);
@@ -100,7 +107,8 @@ async function extractInto(src: NodeJS.ReadableStream, dir: string, opts: Extrac
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
   const skipped: string[] = [];
-  const scanner = new TarScanner(entryHandler(root, opts, skipped));
+  const emptyTarget = (await readdir(root)).length === 0;
+  const scanner = new TarScanner(entryHandler(root, opts, skipped, emptyTarget));
   const tar = streamCommand(TAR, extractArgs(root, isRoot()), { notFoundCode: 'Internal' });
   const piped = pipeline(src, scanner, tar.stdin as NodeJS.WritableStream).then(
     () => undefined,

@@ -50,10 +50,23 @@ function numeric(b: Uint8Array, off: number, len: number): number {
     for (let i = off + 1; i < off + len; i += 1) v = v * 256 + (b[i] ?? 0);
     return v;
   }
-  const text = cstring(b, off, len).trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) return Number.NaN;
-  return parseInt(text, 8);
+  // octal digits, optionally surrounded by whitespace and ended by NUL or the field's end (no string made)
+  const space = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  let i = off;
+  const end = off + len;
+  while (i < end && space(b[i] as number)) i += 1;
+  let v = 0;
+  for (; i < end; i += 1) {
+    const c = b[i] as number;
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
+  }
+  for (; i < end; i += 1) {
+    const c = b[i] as number;
+    if (c === 0) break;
+    if (!space(c)) return Number.NaN;
+  }
+  return v;
 }
 
 /** Whether the block is all zeros (the end-of-archive marker). */
@@ -63,8 +76,9 @@ export function isZeroBlock(b: Uint8Array): boolean {
 }
 
 function checksumOk(b: Uint8Array): boolean {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i += 1) sum += i >= 148 && i < 156 ? 32 : (b[i] ?? 0);
+  let sum = 8 * 32; // the checksum field itself counts as spaces
+  for (let i = 0; i < 148; i += 1) sum += b[i] as number;
+  for (let i = 156; i < BLOCK; i += 1) sum += b[i] as number;
   return numeric(b, 148, 8) === sum;
 }
 

@@ -39,6 +39,22 @@ function paxValue(records: readonly PaxRecord[], key: string): string | undefine
 }
 
 /**
+ * `parts` as one buffer. Entries forwarded unchanged are consecutive
+ * slices of the same input chunk: those are joined as one slice of it, not
+ * copied (file data is most of an archive).
+ */
+function joined(parts: readonly Buffer[]): Buffer {
+  const first = parts[0] as Buffer;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i] as Buffer;
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return Buffer.concat(parts);
+    end += p.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+}
+
+/**
  * The filter. When the handler refuses an entry, or the input is not a tar
  * archive, {@link TarScanner.refusal} is set, the output ends right there
  * (with an end-of-archive marker when every earlier entry was complete, so
@@ -86,7 +102,7 @@ export class TarScanner extends Transform {
 
   private flushOut(): void {
     if (this.out.length === 0) return;
-    const all = this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out);
+    const all = this.out.length === 1 ? (this.out[0] as Buffer) : joined(this.out);
     this.out = [];
     this.push(all);
   }

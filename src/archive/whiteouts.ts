@@ -8,7 +8,7 @@
  * | `dir/.wh..wh..opq`           | `dir` has xattr `trusted.overlay.opaque=y`     |
  *
  * Extraction with `whiteouts: 'overlay'` turns the left column into the
- * right; packing with it turns the right into the left and leaves out every
+ * right and drops the archive's own `trusted.overlay.*` xattrs; packing with it turns the right into the left and leaves out every
  * other `trusted.overlay.*` xattr (overlay's own bookkeeping). Without the
  * option both columns pass through as they are (a checkpoint's rootfs diff
  * keeps its char 0/0 devices and opaque xattrs verbatim).
@@ -94,6 +94,17 @@ export type OverlayForm =
   | { kind: 'whiteout'; headers: Buffer }
   /** An opaque marker: drop it and mark `dir` opaque. */
   | { kind: 'opaque'; dir: string };
+
+/**
+ * Extraction side: `entry` without the `trusted.overlay.*` xattrs a layer
+ * tar carries (they would steer overlayfs: redirects, metacopy, opaque
+ * markers; only the layer's own `.wh..wh..opq` makes a directory opaque);
+ * `undefined` when it has none.
+ */
+export function withoutOverlayXattrs(entry: ArchiveEntry): ArchiveEntry | undefined {
+  if (!entry.pax.some((r) => r.key.startsWith(OVERLAY_XATTRS))) return undefined;
+  return { ...entry, pax: entry.pax.filter((r) => !r.key.startsWith(OVERLAY_XATTRS)) };
+}
 
 /** Classifies one layer-tar entry for extraction with overlay whiteouts. */
 export function toOverlayForm(entry: ArchiveEntry): OverlayForm {

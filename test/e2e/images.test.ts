@@ -7,7 +7,7 @@
  * runc container it made is left.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +130,25 @@ describe('images on real containers (overlay)', { skip: !root && 'needs root' },
     assert.deepEqual(r.out.split('\n'), ['new', 'passwd']);
   });
 
+  it('a layer\'s own trusted.overlay xattrs do not steer overlayfs: only its .wh..wh..opq makes a directory opaque', async () => {
+    const top = await layerTar([
+      { name: 'home/', type: 'directory', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } },
+      { name: 'home/extra', content: 'e\n' },
+    ]);
+    const id = await put([await baseLayer(), top], { Env: ['PATH=/bin:/usr/bin'] });
+    const r = await run({ image: id, command: ['/bin/ls', '/home'] });
+    assert.deepEqual([r.code, r.out.split('\n')], [0, ['app', 'extra']], 'the lower home/app stays visible');
+  });
+
+  it('layer and container trees are tops of directory hierarchies (ext4: a block group each, away from the host\'s churn)', async (t) => {
+    const fs = await runChecked('stat', ['-f', '-c', '%T', storage]);
+    if (fs.isErr() || fs.value.stdout.trim() !== 'ext2/ext3') return t.skip(`storage is not on ext4 (${fs.isOk() ? fs.value.stdout.trim() : 'unknown'})`);
+    for (const dir of ['overlay', 'overlay-containers']) {
+      const flags = (await must(runChecked('lsattr', ['-d', join(storage, dir)]))).stdout.split(' ')[0] ?? '';
+      assert.ok(flags.includes('T'), `${dir}: ${flags}`);
+    }
+  });
+
   it('a non-root image user runs things, in its home, with the image root kept', async () => {
     const id = await put([await baseLayer()], { User: 'app', WorkingDir: '/home/app', Cmd: ['/bin/sh', '-c', 'id -u; pwd; echo ok > f && cat f'], Env: ['PATH=/bin:/usr/bin'] });
     const r = await run({ image: id });
@@ -161,18 +180,29 @@ describe('images on real containers (overlay)', { skip: !root && 'needs root' },
     const { spec, chain } = await writeSpec(join(roots.dir, 'crash'), [big], ['localhost/crash:1']);
     const child = runChild(storage, spec);
     const record = join(storage, 'layers', `${chain[0]}.json`);
+    // the layer is extracted under a temporary name (renamed to its chain id when whole)
+    const staging = (): string[] => {
+      try {
+        return readdirSync(join(storage, 'overlay')).filter((n) => n.startsWith(`.tmp-${child.pid}-layer-`));
+      } catch {
+        return [];
+      }
+    };
     const deadline = Date.now() + 60_000;
-    while (!(existsSync(join(storage, 'overlay', chain[0] as string, 'diff', 'big', '10'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (!staging().some((n) => existsSync(join(storage, 'overlay', n, 'diff', 'big', '10'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     assert.ok(existsSync(record), 'the layer is being extracted');
     assert.equal(JSON.parse(await readFile(record, 'utf8')).incomplete, true);
+    assert.equal(existsSync(join(storage, 'overlay', chain[0] as string)), false, 'not under its chain id while incomplete');
     child.kill();
     await child.out;
     assert.equal(child.lines.some((l) => l.startsWith('image')), false, 'killed before it finished');
+    assert.equal(staging().length, 1, 'the dead writer left its staging directory');
     // Another process (this one) opening the store sweeps what the dead writer left.
     const again = await must(ImageStore.open(storage));
     assert.equal((await mustFail(again.layer(chain[0] as string))).code, 'NoSuchImage');
     assert.equal(existsSync(record), false);
     assert.equal(existsSync(join(storage, 'overlay', chain[0] as string)), false);
+    assert.deepEqual(staging(), [], 'its staging directory is swept');
     await must(again.putLayer({ blob: Readable.from([big]), diffId: digestOf(big) }));
     assert.equal((await must(again.layer(chain[0] as string))).diffSize, big.length);
   });

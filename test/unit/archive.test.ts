@@ -437,6 +437,44 @@ describe('a filesystem kept whole', () => {
     assert.equal(verbatim.get('dir/gone')?.type, '3', 'without the option a whiteout stays a device');
   });
 
+  it('drops a layer\'s own trusted.overlay xattrs in overlay mode, keeps them verbatim otherwise', { skip: !isRoot && 'trusted xattrs need root' }, async () => {
+    const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+    const paxRecord = (key: string, value: string): Buffer => {
+      const body = ` ${key}=${value}\n`;
+      let len = body.length + 2;
+      if (String(len).length + body.length !== len) len += 1;
+      return Buffer.from(`${len}${body}`);
+    };
+    const records = Buffer.concat([
+      paxRecord('SCHILY.xattr.trusted.overlay.opaque', 'y'),
+      paxRecord('SCHILY.xattr.trusted.overlay.redirect', '/etc'),
+      paxRecord('SCHILY.xattr.user.keep', '1'),
+    ]);
+    const layer = Buffer.concat([
+      header('PaxHeaders/dir', 'x', { size: records.length }),
+      pad(records),
+      header('dir/', '5', { size: 0 }),
+      makeTar([{ name: 'dir/file', type: 'file', content: 'f' }]),
+    ]);
+    const xattr = (path: string, name: string): string | undefined => {
+      try {
+        return execFileSync('getfattr', ['--only-values', '-n', name, path], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+      } catch {
+        return undefined;
+      }
+    };
+    const upper = await fresh('overlay-xattrs');
+    const r = await extractTar(Readable.from([layer]), upper, { whiteouts: 'overlay', symlinks: 'any' });
+    assert.ok(r.isOk(), r.isErr() ? r.error.message : '');
+    assert.equal(xattr(join(upper, 'dir'), 'trusted.overlay.opaque'), undefined, 'only .wh..wh..opq makes a directory opaque');
+    assert.equal(xattr(join(upper, 'dir'), 'trusted.overlay.redirect'), undefined);
+    assert.equal(xattr(join(upper, 'dir'), 'user.keep'), '1', 'other xattrs stay');
+    assert.equal(await readFile(join(upper, 'dir/file'), 'utf8'), 'f');
+    const verbatim = await fresh('verbatim-xattrs');
+    assert.ok((await extractTar(Readable.from([layer]), verbatim, { symlinks: 'any' })).isOk());
+    assert.equal(xattr(join(verbatim, 'dir'), 'trusted.overlay.opaque'), 'y', 'without the option the tree is restored as it was');
+  });
+
   it('packs the same tree to the same bytes', async () => {
     const [one, two] = await Promise.all([streamToBuffer(tarDirectory(tree)), streamToBuffer(tarDirectory(tree))]);
     assert.ok(one.equals(two));

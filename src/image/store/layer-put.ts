@@ -14,6 +14,8 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { performance } from 'node:perf_hooks';
+import { logger } from '../../util/log.js';
 import { isLibpodError, libpodError, toLibpodError } from '../../define/errors.js';
 import { decompressor, detectCompression, peek } from './decompress.js';
 import { chainIdOf } from './digest.js';
@@ -110,15 +112,25 @@ function corrupt(e: unknown): unknown {
   return libpodError('ImageCorrupt', `layer blob is malformed: ${e instanceof Error ? e.message : String(e)}`, e);
 }
 
+const log = logger('image:layer');
+
 async function makeLayer(core: StoreCore, id: string, input: PutLayerInput, depth: number): Promise<PutLayerResult> {
+  const t0 = performance.now();
+  const ms = (): string => `${(performance.now() - t0).toFixed(0)} ms`;
   const base: LayerRecord = { id, diffId: input.diffId, diffSize: 0, depth, createdAt: new Date().toISOString(), incomplete: true };
   if (input.parent !== undefined) base.parent = input.parent;
   await core.locks.with(STORE_LOCK, () => writeRecord(core, 'layers', base));
+  log('layer %s: incomplete record at %s', id.slice(0, 12), ms());
   try {
-    const m = await streamLayer(core, input.blob, (tar) => core.driver.applyLayer(id, input.parent, tar), input);
+    const m = await streamLayer(core, input.blob, async (tar) => {
+      await core.driver.applyLayer(id, input.parent, tar);
+      log('layer %s: extracted at %s', id.slice(0, 12), ms());
+    }, input);
+    log('layer %s: digests checked, blob stored at %s', id.slice(0, 12), ms());
     const layer: LayerRecord = { ...base, diffSize: m.diffSize };
     delete layer.incomplete;
     await core.locks.with(STORE_LOCK, () => writeRecord(core, 'layers', layer));
+    log('layer %s: complete at %s', id.slice(0, 12), ms());
     return { layer, blobDigest: m.blobDigest, blobSize: m.blobSize };
   } catch (e) {
     await core.driver.removeLayer(id);

@@ -6,7 +6,16 @@
  * <storage>/overlay/<chainId>/link     short name of its link
  * <storage>/overlay/l/<link>           -> ../<chainId>/diff
  * <storage>/overlay-containers/<id>/   diff (upper), work, merged, empty (lower of a layerless image)
+ * <storage>/overlay/.tmp-<pid>-layer-* a layer being extracted (renamed to <chainId> when whole)
  * ```
+ *
+ * `overlay/` and `overlay-containers/` are marked as tops of directory
+ * hierarchies (`host/top-dir.ts`): every layer and container tree gets a
+ * block group of its own, away from the churn of the rest of the host.
+ * Layers are extracted under a random temporary name and renamed, so the
+ * group does not depend on the layer's id either (ext4 starts its search
+ * at a hash of the name: a layer removed and loaded again would land among
+ * its own recently deleted inodes).
  *
  * mount(2) takes at most a page of options. Lower layers are named by their
  * 10-character links, relative to `overlay/l`, and `mount` runs with that
@@ -15,16 +24,17 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { chown, lstat, mkdir, readdir, readFile, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { libpodError } from '../../../define/errors.js';
 import { runChecked } from '../../../host/command.js';
 import { unmountOverlay } from '../../../container/rootfs.js';
 import { isMountPoint } from '../../../host/mountinfo.js';
+import { markTopDir } from '../../../host/top-dir.js';
+import { sweepTemps, TMP_PREFIX } from '../atomic.js';
+import { extractLayer } from '../layer-extract.js';
 import { orThrow } from '../results.js';
-import { untar } from '../untar.js';
-import { findWhiteouts, toOverlayWhiteouts } from '../whiteouts.js';
 import type { StorageDriver } from './driver.js';
 
 const LINK_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -53,8 +63,11 @@ export class OverlayDriver implements StorageDriver {
   }
 
   async init(): Promise<void> {
+    for (const dir of [this.#home, this.#ctrs]) {
+      if ((await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined) await markTopDir(dir);
+    }
     await mkdir(this.#links, { recursive: true, mode: 0o700 });
-    await mkdir(this.#ctrs, { recursive: true, mode: 0o700 });
+    await sweepTemps(this.#home);
     await this.#sweepLinks();
   }
 
@@ -91,10 +104,16 @@ export class OverlayDriver implements StorageDriver {
   async applyLayer(id: string, parent: string | undefined, tar: Readable): Promise<void> {
     await this.removeLayer(id);
     const dir = join(this.#home, id);
-    await mkdir(dir, { mode: 0o700 });
-    await this.#mkdirLike(this.#diff(id), parent === undefined ? undefined : this.#diff(parent));
-    await untar(tar, this.#diff(id), { sameOwner: true });
-    await toOverlayWhiteouts(this.#diff(id), await findWhiteouts(this.#diff(id)));
+    const staging = join(this.#home, `${TMP_PREFIX}${process.pid}-layer-${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(staging, { mode: 0o700 });
+      await this.#mkdirLike(join(staging, 'diff'), parent === undefined ? undefined : this.#diff(parent));
+      await extractLayer(tar, join(staging, 'diff'), 'overlay');
+      await rename(staging, dir);
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true, maxRetries: 5 });
+      throw e;
+    }
     // The link last: a layer dir with a link file is complete as far as the driver is concerned.
     for (;;) {
       const name = linkName();
@@ -174,7 +193,7 @@ export class OverlayDriver implements StorageDriver {
   }
 
   async layerIds(): Promise<string[]> {
-    return (await readdir(this.#home)).filter((n) => n !== 'l');
+    return (await readdir(this.#home)).filter((n) => n !== 'l' && !n.startsWith(TMP_PREFIX));
   }
 
   async containerIds(): Promise<string[]> {

@@ -22,8 +22,9 @@ import { chmod, chown, lstat, mkdir, readdir, rename, rm, stat, utimes } from 'n
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { runChecked } from '../../../host/command.js';
+import { markTopDir } from '../../../host/top-dir.js';
+import { extractLayer } from '../layer-extract.js';
 import { orThrow } from '../results.js';
-import { untar } from '../untar.js';
 import { hiddenPath, findWhiteouts, OPAQUE_MARKER, WHITEOUT_PREFIX } from '../whiteouts.js';
 import type { StorageDriver } from './driver.js';
 
@@ -104,7 +105,11 @@ export class VfsDriver implements StorageDriver {
   }
 
   async init(): Promise<void> {
-    for (const d of [this.#home, this.#ctrs, this.#tmp]) await mkdir(d, { recursive: true, mode: 0o700 });
+    // tops of directory hierarchies: every layer and container copy in a block group of its own (see host/top-dir.ts)
+    for (const d of [this.#home, this.#ctrs]) {
+      if ((await mkdir(d, { recursive: true, mode: 0o700 })) !== undefined) await markTopDir(d);
+    }
+    await mkdir(this.#tmp, { recursive: true, mode: 0o700 });
   }
 
   async applyLayer(id: string, parent: string | undefined, tar: Readable): Promise<void> {
@@ -117,7 +122,7 @@ export class VfsDriver implements StorageDriver {
       await mkdir(staged, { mode: 0o700 });
       // Without a `./` entry the root keeps the lower tree's metadata: start the staging root with it.
       await copyDirMeta(dir, staged);
-      await untar(tar, staged);
+      await extractLayer(tar, staged, 'markers');
       const rootMeta = await stat(staged);
       await merge(staged, dir);
       await chmod(dir, rootMeta.mode & 0o7777);
