@@ -11,6 +11,7 @@
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../../define/errors.js';
 import { runCommand } from '../../host/command.js';
@@ -29,8 +30,10 @@ export const NETWORK_PACKAGES = 'netavark aardvark-dns iptables';
 export interface NetavarkOptions {
   /** Path of netavark (default: searched in podman's libexec directories). */
   netavark?: string;
-  /** Path of aardvark-dns (default: searched next to netavark). */
+  /** Path of aardvark-dns (default: searched in podman's libexec directories). */
   aardvark?: string;
+  /** Path of iptables, put first on netavark's PATH (default: searched in /usr/sbin, /sbin, /usr/bin). */
+  iptables?: string;
 }
 
 async function firstExecutable(paths: readonly string[]): Promise<string | undefined> {
@@ -61,7 +64,7 @@ export class NetavarkNetworkBackend extends ConfigFileBackend implements Network
   readonly name = 'netavark';
   readonly #opts: NetavarkOptions;
   #runDir = '';
-  #binaries: { netavark: string; aardvark: string } | undefined;
+  #binaries: { netavark: string; aardvark: string; iptables: string } | undefined;
 
   constructor(opts: NetavarkOptions = {}) {
     super();
@@ -83,20 +86,21 @@ export class NetavarkNetworkBackend extends ConfigFileBackend implements Network
   }
 
   /** netavark, aardvark-dns and iptables, or `OCIRuntimeNotFound` naming the packages. */
-  #find(): ResultAsync<{ netavark: string; aardvark: string }, LibpodError> {
+  #find(): ResultAsync<{ netavark: string; aardvark: string; iptables: string }, LibpodError> {
     if (this.#binaries) return okAsync(this.#binaries);
     return attempt(async () => {
-      const netavark = this.#opts.netavark ?? (await firstExecutable(LIBEXEC_DIRS.map((d) => `${d}/netavark`)));
-      const aardvark = this.#opts.aardvark ?? (await firstExecutable(LIBEXEC_DIRS.map((d) => `${d}/aardvark-dns`)));
-      const iptables = await firstExecutable(IPTABLES_PATHS);
+      // A path given in the options must be executable too: it is checked, not trusted.
+      const netavark = await firstExecutable(this.#opts.netavark !== undefined ? [this.#opts.netavark] : LIBEXEC_DIRS.map((d) => `${d}/netavark`));
+      const aardvark = await firstExecutable(this.#opts.aardvark !== undefined ? [this.#opts.aardvark] : LIBEXEC_DIRS.map((d) => `${d}/aardvark-dns`));
+      const iptables = await firstExecutable(this.#opts.iptables !== undefined ? [this.#opts.iptables] : IPTABLES_PATHS);
       const missing = [!netavark && 'netavark', !aardvark && 'aardvark-dns', !iptables && 'iptables'].filter(Boolean);
-      if (!netavark || !aardvark || missing.length > 0) {
+      if (!netavark || !aardvark || !iptables) {
         throw libpodError(
           'OCIRuntimeNotFound',
           `bridge networking needs ${missing.join(', ')} (not found): install the Debian packages ${NETWORK_PACKAGES} (scripts/setup-host.sh does); networks 'none' and 'host' work without them`,
         );
       }
-      this.#binaries = { netavark, aardvark };
+      this.#binaries = { netavark, aardvark, iptables };
       return this.#binaries;
     }, 'Internal', 'looking for netavark');
   }
@@ -105,7 +109,8 @@ export class NetavarkNetworkBackend extends ConfigFileBackend implements Network
     return this.#find().andThen((bin) =>
       runCommand(bin.netavark, ['--config', this.#runDir, '--rootless=false', '--aardvark-binary', bin.aardvark, verb, netnsPath], {
         input: JSON.stringify(req),
-        env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/bin:/bin` },
+        // netavark runs iptables from PATH: the one found comes first.
+        env: { ...process.env, PATH: `${dirname(bin.iptables)}:${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/bin:/bin` },
         notFoundCode: 'OCIRuntimeNotFound',
       }).andThen((out) =>
         out.code === 0

@@ -16,7 +16,7 @@
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { Runtime, type Container, type ContainerCreateOptions, type RuntimeOptions } from '../../../src/index.js';
+import { Runtime, type Container, type ContainerCreateOptions, type Pod, type RuntimeOptions } from '../../../src/index.js';
 import { buildBusyboxRootfs } from '../../fixtures/busybox-rootfs.js';
 import { must } from '../../support/engine.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './leaks.js';
@@ -43,6 +43,8 @@ export interface NetEngine {
   shell(name: string, extra?: Partial<ContainerCreateOptions>): Promise<Container>;
   /** Has the suite remove `c` at the end. */
   track(c: Container): Container;
+  /** Has the suite remove pod `p` (and its containers) at the end. */
+  trackPod(p: Pod): Pod;
 }
 
 /** Registers the suite's hooks; call at the top of a `describe`. `runtime` adds Runtime.open options. */
@@ -53,6 +55,7 @@ export function useNetEngine(prefix: string, networks: readonly SuiteNetwork[], 
   let rt: Runtime | undefined;
   let rootfs = '';
   const made: Container[] = [];
+  const pods: Pod[] = [];
   const ports: number[] = [];
   const opened = <T>(v: T | undefined): T => {
     if (v === undefined) throw new Error('useNetEngine: used before its before() hook ran');
@@ -72,6 +75,7 @@ export function useNetEngine(prefix: string, networks: readonly SuiteNetwork[], 
   after(async () => {
     const r = opened(rt);
     const dirs = opened(roots);
+    for (const p of pods) await r.removePod(p, { force: true, timeout: 0 });
     for (const c of made) await r.removeContainer(c, { force: true, timeout: 0 });
     for (const n of networks) await r.removeNetwork(n.name, { force: true });
     await must(r.close());
@@ -94,6 +98,7 @@ export function useNetEngine(prefix: string, networks: readonly SuiteNetwork[], 
     },
     ports,
     track,
+    trackPod: (p) => (pods.push(p), p),
     httpd: (name, extra = {}) =>
       create(name, ['/bin/sh', '-c', `mkdir -p /www && echo hello-${name} > /www/index.html && exec httpd -f -p 80 -h /www`], { rootfsOverlay: true, ...extra }),
     shell: (name, extra = {}) => create(name, ['/bin/sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'], extra),
