@@ -8,8 +8,9 @@
  *   commit  - `ctr.commit()` of a container with one changed file | `podman commit`
  *   run     - newContainer({ image }) + start + wait + remove | the same from a rootfs directory
  *   RSS     - peak resident memory of this process during a load
+ *   pull    - `runtime.pullImage` from a loopback registry (gzip, zstd, re-pulls) | `podman pull` (bench/pull.ts)
  *
- *   npm run bench:images -- [--iterations N]
+ *   npm run bench:images -- [--iterations N] [--only pull]
  *
  * Both engines use the overlay driver on disk below one temp dir (podman:
  * private --root / --runroot, runc, cgroupfs). Rounds alternate which engine
@@ -26,8 +27,9 @@ import { Runtime } from '../src/runtime.js';
 import { runCommand } from '../src/host/command.js';
 import { debianArchive } from './debian-image.js';
 import { median, must } from './measure.js';
+import { pullBench, pullReportLine, type PullRow } from './pull.js';
 
-const USAGE = 'usage: npm run bench:images -- [--iterations N]';
+const USAGE = 'usage: npm run bench:images -- [--iterations N] [--only pull]';
 const progress = (m: string): void => void process.stderr.write(`bench:images: ${m}\n`);
 const IMAGE = 'localhost/debian:bench';
 
@@ -64,7 +66,7 @@ interface Row {
   peer: string;
 }
 
-function report(rows: readonly Row[], peakRssMiB: number, n: number): string {
+function report(rows: readonly Row[], peakRssMiB: number, n: number, pull?: { rows: PullRow[]; peakRss: number }): string {
   const lines = [
     `| operation | libpod-ts (ms) | peer (ms) | ratio | target |`,
     `| --- | ---: | ---: | ---: | ---: |`,
@@ -73,19 +75,25 @@ function report(rows: readonly Row[], peakRssMiB: number, n: number): string {
       const ratio = a / b;
       return `| ${r.what} | ${a.toFixed(0)} | ${b.toFixed(0)} (${r.peer}) | ${ratio.toFixed(2)}x | <= ${r.target}x ${ratio <= r.target ? 'ok' : 'MISSED'} |`;
     }),
+    ...(pull?.rows.map(pullReportLine) ?? []),
     '',
-    `Peak RSS of this process during a load: ${peakRssMiB.toFixed(0)} MiB (target < 200 MiB). Medians of ${n} interleaved rounds.`,
+    ...(rows.length > 0 ? [`Peak RSS of this process during a load: ${peakRssMiB.toFixed(0)} MiB (target < 200 MiB).`] : []),
+    ...(pull ? [`Peak RSS of this process during a pull: ${(pull.peakRss / 2 ** 20).toFixed(0)} MiB (target < 200 MiB).`] : []),
+    `Medians of ${n} interleaved rounds.`,
   ];
   return lines.join('\n');
 }
 
 async function main(): Promise<number> {
   let n = 3;
+  let only: string | undefined;
   try {
-    const { values } = parseArgs({ args: process.argv.slice(2), options: { iterations: { type: 'string', default: '3' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({ args: process.argv.slice(2), options: { iterations: { type: 'string', default: '3' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) return void console.log(USAGE), 0;
     n = Number(values.iterations);
     if (!Number.isInteger(n) || n < 1) throw new Error('--iterations must be a positive integer');
+    only = values.only;
+    if (only !== undefined && only !== 'pull') throw new Error('--only takes: pull');
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -103,7 +111,9 @@ async function main(): Promise<number> {
   const open = async (name: string): Promise<Runtime> => must(await Runtime.open({ root: join(work, name, 'root'), runRoot: join(work, name, 'run'), storage: { path: join(work, name, 'storage'), driver: 'overlay' } }), 'Runtime.open');
   const rows: Row[] = [];
   let peak = 0;
+  const pullEnv = { archive, work, iterations: n, podman, open, progress };
   try {
+    if (only === 'pull') return void console.log(report([], 0, n, await pullBench(pullEnv))), 0;
     // load: a fresh store each round for us; podman removes its image (and layers) between rounds
     const load: Row = { what: 'load docker-archive (128 MB)', ours: [], theirs: [], target: 0.7, peer: 'podman load' };
     for (let i = 0; i < n; i++) {
@@ -204,7 +214,8 @@ async function main(): Promise<number> {
     }
     rows.push(run);
     await rt.close();
-    console.log(report(rows, peak / 2 ** 20, n));
+    const pulled = await pullBench(pullEnv);
+    console.log(report(rows, peak / 2 ** 20, n, pulled));
     return 0;
   } finally {
     await podman(['rm', '-a', '-f']).catch(() => undefined);
