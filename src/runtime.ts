@@ -28,7 +28,7 @@ import { checkNetworkFilter, listNetworks, lookupNetworkConfig } from './network
 import { createNetworkVerb, pruneNetworksVerb, removeNetworkVerb } from './network/network-verbs.js';
 import type { NetworkCreateOptions, NetworkFilter } from './define/network.js';
 import type { EngineContext } from './engine/context.js';
-import { gatedContext, OperationGate } from './engine/operation-gate.js';
+import { admitted, gatedContext, OperationGate } from './engine/operation-gate.js';
 import { deliver, RuntimeEventEmitter } from './events/event-bus.js';
 import { EventLog } from './events/event-log.js';
 import { LockManager } from './locks/lock-manager.js';
@@ -90,6 +90,7 @@ export class Runtime {
   readonly #ctx: EngineContext;
   readonly #gate = new OperationGate();
   readonly #pusher: RuntimePusher;
+  readonly #puller: RuntimePuller;
   #closing: ResultAsync<void, LibpodError> | undefined;
   #unwatch: (() => void) | undefined;
   #resumed: Promise<void> = Promise.resolve();
@@ -104,6 +105,7 @@ export class Runtime {
     const locks = new LockManager();
     const puller = new RuntimePuller(() => this.#imageStore(o.storage), o.registries, (events) => this.#publish(events));
     this.#pusher = new RuntimePusher(() => this.#imageStore(o.storage), o.registries, (events) => this.#publish(events));
+    this.#puller = puller;
     this.#ctx = gatedContext(
       {
         root: o.root,
@@ -577,10 +579,11 @@ export class Runtime {
    * HTTP; `signal` aborts; `onProgress` sees layer bytes. A short name is
    * tried on each of the runtime's `registries.search`. Errors:
    * `NoSuchImage`, `Unauthorized`, `ImageCorrupt`, `Registry`; a failed
-   * pull stores nothing. Emits `pull`.
+   * pull stores nothing. Emits `pull`. `close()` aborts a pull in flight
+   * (`RuntimeFinalized`, nothing stored) and waits for it to clean up.
    */
   pullImage(ref: string, opts: PullOptions = {}): ResultAsync<Image, LibpodError> {
-    return this.#guarded(() => checkPullOptions(ref, opts) ?? this.#ctx.pullImage(ref, opts).map((r) => new Image(this.#ctx, r)));
+    return this.#guarded(() => checkPullOptions(ref, opts) ?? admitted(this.#ctx, (op) => op.pullImage(ref, opts).map((r) => new Image(this.#ctx, r))));
   }
 
   /**
@@ -617,6 +620,7 @@ export class Runtime {
       if (!this.#closing) {
         this.#unwatch?.();
         this.#ctx.restarts.close();
+        this.#puller.close();
         // New calls are refused from here on; what is in flight (and the resumption of restarts
         // after open) finishes before the OCI runtime and the store are released.
         this.#closing = ResultAsync.fromSafePromise<void, LibpodError>(Promise.all([this.#gate.close(), this.#resumed]).then(() => undefined))

@@ -1,10 +1,13 @@
 /**
  * The Runtime's side of pulling: options checked (`InvalidArg`, nothing
  * changed), one {@link Puller} per Runtime over its image store (so
- * concurrent pulls in one Runtime share transfers), `pull` events.
+ * concurrent pulls in one Runtime share transfers), `pull` events, and the
+ * close: `close()` aborts the pulls in flight (they fail with
+ * `RuntimeFinalized` and store nothing, as any aborted pull) and refuses new
+ * ones; the Runtime's operation gate waits for them to finish cleaning up.
  * @module
  */
-import { errAsync, type ResultAsync } from 'neverthrow';
+import { errAsync, ResultAsync } from 'neverthrow';
 import { libpodError, type LibpodError } from '../define/errors.js';
 import type { LibpodEvent } from '../define/events.js';
 import { imageEvent } from './image-events.js';
@@ -40,6 +43,7 @@ export class RuntimePuller {
   readonly #registries: RegistriesConfig;
   readonly #publish: (events: readonly LibpodEvent[]) => void;
   #puller: Puller | undefined;
+  readonly #closer = new AbortController();
 
   constructor(store: () => ResultAsync<ImageStore, LibpodError>, registries: RegistriesConfig, publish: (events: readonly LibpodEvent[]) => void) {
     this.#store = store;
@@ -49,15 +53,40 @@ export class RuntimePuller {
 
   /** Pulls `ref` (options unchecked: see {@link checkPullOptions}); resolves to the stored image. */
   pull(ref: string, opts: PullOptions): ResultAsync<ImageRecord, LibpodError> {
-    return this.#store().andThen((store) => {
+    if (this.#closer.signal.aborted) return errAsync(this.#closer.signal.reason as LibpodError);
+    const { signal, unlink } = linkedSignal(opts.signal, this.#closer.signal);
+    const pulled = this.#store().andThen((store) => {
       this.#puller ??= new Puller({
         storage: store,
         registries: this.#registries,
         publish: (i) => this.#publish([imageEvent('pull', i.id, i.name)]),
       });
-      return this.#puller.pull(ref, opts).andThen((rec) => store.image(rec.id));
+      return this.#puller.pull(ref, { ...opts, signal }).andThen((rec) => store.image(rec.id));
     });
+    return new ResultAsync(Promise.resolve(pulled).finally(unlink));
   }
+
+  /** Aborts the pulls in flight with `RuntimeFinalized` and refuses new ones. Idempotent. */
+  close(): void {
+    if (!this.#closer.signal.aborted) this.#closer.abort(libpodError('RuntimeFinalized', 'runtime is closing: pull aborted'));
+  }
+}
+
+/** A signal aborted when `a` or `b` is (with its reason); `unlink` drops the listeners. */
+function linkedSignal(a: AbortSignal | undefined, b: AbortSignal): { signal: AbortSignal; unlink: () => void } {
+  const c = new AbortController();
+  const sources = a === undefined ? [b] : [a, b];
+  const aborted = sources.find((s) => s.aborted);
+  if (aborted) {
+    c.abort(aborted.reason);
+    return { signal: c.signal, unlink: () => undefined };
+  }
+  const listeners = sources.map((s) => {
+    const on = (): void => c.abort(s.reason);
+    s.addEventListener('abort', on, { once: true });
+    return () => s.removeEventListener('abort', on);
+  });
+  return { signal: c.signal, unlink: () => listeners.forEach((off) => off()) };
 }
 
 /** `InvalidArg` for a bad reference type or options. */
