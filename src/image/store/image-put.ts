@@ -20,6 +20,12 @@ export interface PutImageInput {
   config: Uint8Array;
   /** Fully qualified names to give the image (taken away from other images). */
   names?: string[];
+  /**
+   * Other manifest digests the image is known by, recorded after its
+   * manifest's: the index it was chosen from (as containers/storage lists
+   * a manifest list's digest among the image's digests).
+   */
+  digests?: string[];
 }
 
 interface ParsedManifest {
@@ -90,14 +96,16 @@ export async function putImage(core: StoreCore, input: PutImageInput): Promise<I
   const digest = await core.blobs.put(input.manifest);
   const id = digestHex(configDigest);
   const names = [...new Set(input.names ?? [])];
+  const extra = input.digests ?? [];
+  if (!extra.every(isDigest)) throw libpodError('InvalidArg', 'image digests must be sha256 digests');
   const old = await readRecord(core, 'images', id);
   const rec: ImageRecord = old
-    ? { ...old, names: [...new Set([...old.names, ...names])], digests: old.digests.includes(digest) ? old.digests : [...old.digests, digest] }
+    ? { ...old, names: [...new Set([...old.names, ...names])], digests: [...new Set([...old.digests, digest, ...extra])] }
     : {
         id,
         names,
         digest,
-        digests: [digest],
+        digests: [...new Set([digest, ...extra])],
         manifestMediaType: manifest.mediaType,
         configDigest,
         layers,

@@ -29,7 +29,7 @@ export interface ImageRecord {
   names: string[];
   /** `sha256:` of the manifest it was pulled or loaded by. */
   digest: string;
-  /** Every manifest digest this image is known by (the first is `digest`). */
+  /** Every manifest digest this image is known by (the first is `digest`; an index it was pulled from is one). */
   digests: string[];
   /** Media type of the stored manifest. */
   manifestMediaType: string;

@@ -85,7 +85,7 @@ async function storeOne(store: ImageStorage, img: SourceImage, progress: LoadPro
   }
   const id = digestHex(img.config.digest);
   const had = await exists(store.image(id));
-  const rec = await unwrap(store.putImage({ manifest: img.manifest.bytes, manifestMediaType: img.manifest.mediaType, config: img.config.bytes, names: img.names }));
+  const rec = await unwrap(store.putImage({ manifest: img.manifest.bytes, manifestMediaType: img.manifest.mediaType, config: img.config.bytes, names: img.names, digests: img.otherDigests }));
   if (!had) progress.newImages.push(id);
   return rec;
 }
