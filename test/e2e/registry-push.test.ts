@@ -236,13 +236,29 @@ describe('push errors through the runtime', () => {
     assert.deepEqual(proxy.seen.slice(mark), []);
   });
 
-  it('plain HTTP needs tlsVerify false; an aborted push fails and leaves no tag', async () => {
-    const dest = `${proxy.host}/errs/aborted:1`;
-    assert.equal((await rt.pushImage(`${reg.host}/base/bb:1`, dest))._unsafeUnwrapErr().code, 'Registry');
+  it('plain HTTP needs tlsVerify false; a push aborted mid-upload fails, leaves no tag, and a later push works', async () => {
+    const image = `${reg.host}/base/bb:1`;
+    assert.equal((await rt.pushImage(image, `${proxy.host}/errs/https:1`))._unsafeUnwrapErr().code, 'Registry');
+    const before = new AbortController();
+    before.abort();
+    assert.ok((await rt.pushImage(image, `${proxy.host}/errs/early:1`, { ...insecure, signal: before.signal })).isErr());
+    // aborted when the layer's upload starts
     const ac = new AbortController();
-    ac.abort();
-    assert.notEqual((await rt.pushImage(`${reg.host}/base/bb:1`, dest, { ...insecure, signal: ac.signal })).isOk(), true);
-    await assert.rejects(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/errs/aborted:1`]));
+    const cutter = await flakyProxy(reg.host, (method) => {
+      if (method === 'PATCH') ac.abort();
+      return 'ok';
+    });
+    try {
+      const dest = `${cutter.host}/errs/aborted:1`;
+      assert.ok((await rt.pushImage(image, dest, { ...insecure, signal: ac.signal })).isErr());
+      assert.ok(cutter.seen.some((r) => r.startsWith('PATCH ')));
+      assert.ok(!cutter.seen.some((r) => r.startsWith('PUT /v2/errs/aborted/manifests/')));
+      await assert.rejects(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/errs/aborted:1`]));
+      (await rt.pushImage(image, dest, insecure))._unsafeUnwrap();
+      assert.equal((await inspectRaw(`${reg.host}/errs/aborted:1`)).digest, bb.manifestDigest);
+    } finally {
+      await cutter.close();
+    }
   });
 });
 

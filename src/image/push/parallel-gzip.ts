@@ -21,6 +21,8 @@ import zlib from 'node:zlib';
 export const BLOCK_SIZE = 1024 * 1024;
 /** Blocks compressed at once (the thread pool has 4 threads by default). */
 export const MAX_IN_FLIGHT = 8;
+/** Output buffer of one block's deflate: a block never grows by more than deflate's stored-block overhead. */
+const OUT_CHUNK = BLOCK_SIZE + 64 * 1024;
 /** Deflate's window: the dictionary a block gets from its predecessor. */
 const WINDOW = 32 * 1024;
 
@@ -37,7 +39,9 @@ export class ParallelGzip extends Transform {
   #prevTail: Buffer | undefined;
   #crc = 0;
   #size = 0;
-  readonly #queue: Promise<Buffer>[] = [];
+  readonly #queue: { out: Promise<Buffer>; input: Buffer }[] = [];
+  /** Input blocks whose deflate finished, for reuse (fewer large allocations, less GC). */
+  readonly #free: Buffer[] = [];
   #started = false;
 
   /** `level`: zlib's 1-9 (default 6, as gzip's and pgzip's default). */
@@ -50,21 +54,25 @@ export class ParallelGzip extends Transform {
     const data = this.#block.subarray(0, this.#fill);
     this.#crc = zlib.crc32(data, this.#crc);
     this.#size += data.length;
-    const opts: zlib.ZlibOptions = { level: this.#level, finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
+    // one output buffer per block: zlib's default 16 KiB chunks would cost a thread-pool round trip each
+    const opts: zlib.ZlibOptions = { level: this.#level, chunkSize: OUT_CHUNK, finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
     if (this.#prevTail) opts.dictionary = this.#prevTail;
+    // zlib copies the dictionary when the stream is made (here, synchronously): the block it came from may be reused after its own deflate
     const p = deflateRaw(data, opts);
     // a rejection is handled where the queue is drained; keep it from being reported as unhandled meanwhile
     p.catch(() => undefined);
-    this.#queue.push(p);
+    this.#queue.push({ out: p, input: this.#block });
     // only the last block may be short, and nothing follows it
     this.#prevTail = data.subarray(Math.max(0, data.length - WINDOW));
-    this.#block = Buffer.allocUnsafe(BLOCK_SIZE);
+    this.#block = this.#free.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
     this.#fill = 0;
   }
 
   async #drain(keep: number): Promise<void> {
     while (this.#queue.length > keep) {
-      const out = await (this.#queue.shift() as Promise<Buffer>);
+      const head = this.#queue.shift() as { out: Promise<Buffer>; input: Buffer };
+      const out = await head.out;
+      this.#free.push(head.input);
       if (!this.#started) {
         this.#started = true;
         this.push(HEADER);
