@@ -6,8 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Runtime } from '../../src/index.js';
@@ -15,40 +13,9 @@ import { makeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { must } from '../support/engine.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost } from './support/leaks.js';
 import { assertNoNetLeaks, snapshotNet } from './support/net-leaks.js';
+import { get, getEventually, tryListen } from './support/net-engine.js';
 
 const root = process.getuid?.() === 0;
-
-function get(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
-}
-
-async function getEventually(port: number): Promise<string | undefined> {
-  for (let i = 0; i < 50; i++) {
-    const b = await get(port);
-    if (b !== undefined) return b;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
-}
-
-/** Tries to listen on 127.0.0.1:port; resolves to the error code ('' when it could, then closes). */
-function tcpListen(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve('')));
-  });
-}
 
 describe('networking survives kill -9 of the Node process', { skip: !root && 'needs root' }, () => {
   it('keeps serving; reopen, stop and removal tear everything down', async () => {
@@ -71,16 +38,16 @@ describe('networking survives kill -9 of the Node process', { skip: !root && 'ne
       const { id, port } = JSON.parse(line) as { id: string; port: number };
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      assert.equal(await getEventually(port), 'alive\n');
+      assert.equal(await getEventually('127.0.0.1', port), 'alive\n');
       // The reservation lives in conmon, not in the dead Node process.
-      assert.equal(await tcpListen(port), 'EADDRINUSE');
+      assert.equal(await tryListen('127.0.0.1', port), 'EADDRINUSE');
       const rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
       try {
         const c = await must(rt.lookupContainer(id));
         assert.equal(await must(c.state()), 'running');
         await must(c.stop({ timeout: 0 }));
-        assert.equal(await get(port), undefined);
-        assert.equal(await tcpListen(port), '');
+        assert.equal(await get('127.0.0.1', port), undefined);
+        assert.equal(await tryListen('127.0.0.1', port), '');
         await must(rt.removeContainer(c));
         await must(rt.removeNetwork('crash'));
       } finally {

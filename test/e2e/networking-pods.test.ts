@@ -5,22 +5,12 @@
  * dnsServers ['127.0.0.1']; every loop is bounded; nothing may leak.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import type { Container } from '../../src/index.js';
 import { must, mustFail } from '../support/engine.js';
-import { byNameScript, fetchScript, get, getEventually, resolveScript, run, runUntil, useNetEngine } from './support/net-engine.js';
+import { byNameScript, fetchScript, get, getEventually, resolveScript, run, runUntil, tryListen, useNetEngine } from './support/net-engine.js';
 
 const root = process.getuid?.() === 0;
-
-/** Tries to listen on 127.0.0.1:port; the error code ('' when it could, then closes). */
-function tcpListen(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve('')));
-  });
-}
 
 /** The names of the interfaces the container sees. */
 async function interfaces(c: Container): Promise<string> {
@@ -50,7 +40,7 @@ describe('pods and container network mode on real containers', { skip: !root && 
     // The member's httpd, in the infra's namespace, answers on the pod's published port and address.
     assert.equal(await getEventually('127.0.0.1', port), 'hello-member\n');
     assert.equal(await getEventually(ip, 80), 'hello-member\n');
-    assert.equal(await tcpListen(port), 'EADDRINUSE');
+    assert.equal(await tryListen('127.0.0.1', port), 'EADDRINUSE');
     assert.equal((await run(member, 'ip -4 addr show eth0')).out.includes(`${ip}/24`), true);
     assert.deepEqual((await must(member.inspect())).networkSettings, { ports: {}, networks: {} });
     // The pod's name resolves on its network, from a container outside the pod.
@@ -67,7 +57,7 @@ describe('pods and container network mode on real containers', { skip: !root && 
     // Stopping the pod tears the infra's networking down and frees the port.
     await must(pod.stop({ timeout: 0 }));
     assert.equal(await get('127.0.0.1', port), undefined);
-    assert.equal(await tcpListen(port), '');
+    assert.equal(await tryListen('127.0.0.1', port), '');
     assert.equal((await must(infra.inspect())).networkSettings.networks.q0?.ipAddress, '');
   });
 

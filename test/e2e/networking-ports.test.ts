@@ -6,35 +6,13 @@
  * 10.89.230.0/24 on bridge lpts230 (dnsServers ['127.0.0.1']).
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import type { Container } from '../../src/index.js';
 import { must } from '../support/engine.js';
-import { getEventually, useNetEngine } from './support/net-engine.js';
+import { getEventually, tryBindUdp as udpBind, tryListen as tcpListen, useNetEngine } from './support/net-engine.js';
 
 const root = process.getuid?.() === 0;
-
-/** Tries to listen on TCP `host:port`; resolves to the error code ('' when it could, then closes). */
-function tcpListen(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve('')));
-  });
-}
-
-/** Tries to bind UDP `host:port`; resolves to the error code ('' when it could, then closes). */
-function udpBind(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    sock.once('error', (e: NodeJS.ErrnoException) => {
-      sock.close();
-      resolve(e.code ?? 'error');
-    });
-    sock.bind({ address: host, port, exclusive: true }, () => sock.close(() => resolve('')));
-  });
-}
 
 /** The host port published for `key` (e.g. '80/tcp'). */
 async function hostPort(c: Container, key: string): Promise<number> {

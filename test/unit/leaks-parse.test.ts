@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findLeaks, formatLeaks, hasLeaks, isUnder, type HostSnapshot } from '../e2e/support/leak-diff.js';
+import { diffNet, type NetSnapshot } from '../e2e/support/net-leaks.js';
 import {
   ancestorsOf,
   classifyProcesses,
@@ -158,5 +159,41 @@ describe('findLeaks', () => {
     assert.equal(isUnder('/tmp/a/b', '/tmp/a/'), true);
     assert.equal(isUnder('/tmp/ab', '/tmp/a'), false);
     assert.equal(isUnder('/x', '/'), true);
+  });
+});
+
+describe('network leak diff (pure)', () => {
+  const scope = { roots: ['/tmp/lpts-x'], subnets: ['10.89.230.0/24'], bridges: ['lpts230'], ports: [18080] };
+  const before: NetSnapshot = { interfaces: ['lo', 'eth0'], masters: {}, rules: ['nat -A OLD 10.89.230.0/24'], aardvark: [{ pid: 5, cmdline: 'aardvark-dns --config /tmp/lpts-x/run/networks/aardvark-dns run' }] };
+
+  it('reports the scope’s bridges, the veths on them, its rules and aardvark-dns processes', () => {
+    const now: NetSnapshot = {
+      interfaces: ['lo', 'eth0', 'lpts230', 'veth1', 'veth2', 'podman9'],
+      masters: { veth1: 'lpts230', veth2: 'podman9' },
+      rules: [
+        'nat -A OLD 10.89.230.0/24',
+        'nat -A POSTROUTING -s 10.89.230.0/24 -j NETAVARK-1',
+        'nat -A NETAVARK-HOSTPORT-DNAT -p tcp -m tcp --dport 18080 -j NETAVARK-DN-1',
+        'nat -A NETAVARK-HOSTPORT-DNAT -p tcp -m tcp --dport 180800 -j X',
+        'filter -A NETAVARK_FORWARD -s 10.89.99.0/24 -j ACCEPT',
+      ],
+      aardvark: [
+        { pid: 5, cmdline: 'aardvark-dns --config /tmp/lpts-x/run/networks/aardvark-dns run' },
+        { pid: 6, cmdline: 'aardvark-dns --config /tmp/lpts-x/run/networks/aardvark-dns run' },
+        { pid: 7, cmdline: 'aardvark-dns --config /tmp/other/run/networks/aardvark-dns run' },
+      ],
+    };
+    assert.deepEqual(diffNet(before, now, scope), [
+      'interface lpts230',
+      'interface veth1',
+      'rule nat -A POSTROUTING -s 10.89.230.0/24 -j NETAVARK-1',
+      'rule nat -A NETAVARK-HOSTPORT-DNAT -p tcp -m tcp --dport 18080 -j NETAVARK-DN-1',
+      'aardvark-dns 6: aardvark-dns --config /tmp/lpts-x/run/networks/aardvark-dns run',
+    ]);
+  });
+
+  it('reports nothing when only others’ state changed', () => {
+    const now: NetSnapshot = { interfaces: ['lo', 'eth0', 'veth3', 'podman9'], masters: { veth3: 'podman9' }, rules: before.rules, aardvark: before.aardvark };
+    assert.deepEqual(diffNet(before, now, scope), []);
   });
 });

@@ -8,12 +8,14 @@
  * firewall rule or aardvark-dns process of the suite may remain.
  *
  * Helpers for traffic that stays on the machine: HTTP to 127.0.0.1 or to
- * the suite's containers, and shell snippets run inside containers (busybox
- * nslookup and nc: its static wget cannot resolve through NSS). Every loop
- * is bounded.
+ * the suite's containers, shell snippets run inside containers (busybox
+ * nslookup and nc: its static wget cannot resolve through NSS), and probes
+ * of whether a host port can be taken. Every loop is bounded.
  * @module
  */
+import { createSocket } from 'node:dgram';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Runtime, type Container, type ContainerCreateOptions, type Pod, type RuntimeOptions } from '../../../src/index.js';
@@ -162,4 +164,25 @@ export async function runUntil(c: Container, script: string, want: string, tries
     await new Promise((r) => setTimeout(r, 200));
   }
   return last;
+}
+
+/** Tries to listen on TCP `host:port`; resolves to the error code (`''` when it could, then closes). */
+export function tryListen(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve('')));
+  });
+}
+
+/** Tries to bind UDP `host:port`; resolves to the error code (`''` when it could, then closes). */
+export function tryBindUdp(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      sock.close();
+      resolve(e.code ?? 'error');
+    });
+    sock.bind({ address: host, port, exclusive: true }, () => sock.close(() => resolve('')));
+  });
 }

@@ -1,8 +1,9 @@
 /**
- * Network leaks: what a networking test may leave on the host (bridges,
- * firewall rules naming its subnets or ports, aardvark-dns processes of its
- * roots, network namespaces below its roots). Compared with a snapshot
- * taken before the test.
+ * Network leaks: what a networking test may leave on the host (bridges and
+ * the veths on them, firewall rules naming its subnets, bridges or ports,
+ * aardvark-dns processes of its roots). Compared with a snapshot taken
+ * before the test. Network namespaces are bind mounts below the test's
+ * roots: `leaks.ts`'s mount check finds those.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,8 @@ import { basename } from 'node:path';
 /** The host's network state that a test can leak. */
 export interface NetSnapshot {
   interfaces: string[];
+  /** The bridge each enslaved interface hangs on (a container's host-side veth). */
+  masters: Record<string, string>;
   rules: string[];
   aardvark: { pid: number; cmdline: string }[];
 }
@@ -42,11 +45,7 @@ function aardvarkProcesses(): { pid: number; cmdline: string }[] {
   return out;
 }
 
-/**
- * The bridge an interface is enslaved to (a container's host-side veth), if
- * any: a veth counts as the test's when it hangs on one of the test's
- * bridges (others' veths, of tests running meanwhile, are not its leaks).
- */
+/** The bridge an interface is enslaved to (a container's host-side veth), if any. */
 function masterOf(iface: string): string | undefined {
   try {
     return basename(readlinkSync(`/sys/class/net/${iface}/master`));
@@ -55,16 +54,36 @@ function masterOf(iface: string): string | undefined {
   }
 }
 
-/** The host's interfaces, firewall rules and aardvark-dns processes now. */
+/** The host's interfaces (with their bridges), firewall rules and aardvark-dns processes now. */
 export function snapshotNet(): NetSnapshot {
-  return { interfaces: readdirSync('/sys/class/net'), rules: iptablesRules(), aardvark: aardvarkProcesses() };
+  const interfaces = readdirSync('/sys/class/net');
+  const masters: Record<string, string> = {};
+  for (const i of interfaces) {
+    const m = masterOf(i);
+    if (m !== undefined) masters[i] = m;
+  }
+  return { interfaces, masters, rules: iptablesRules(), aardvark: aardvarkProcesses() };
 }
 
-/** What appeared since `before` and is still there, limited to what `scope` names. */
-export function netLeaks(before: NetSnapshot, scope: { roots: string[]; subnets: string[]; bridges: string[]; ports?: number[] }): string[] {
-  const now = snapshotNet();
+/** What a test owns: its roots (aardvark-dns's config is below them), subnets, bridges and published host ports. */
+export interface NetScope {
+  roots: string[];
+  subnets: string[];
+  bridges: string[];
+  ports?: number[];
+}
+
+/**
+ * What appeared between `before` and `now` and belongs to `scope` (pure):
+ * its bridges and the veths on them, firewall rules naming its subnets,
+ * bridges or ports, aardvark-dns processes of its roots. Others' (tests
+ * running meanwhile) are not its leaks.
+ */
+export function diffNet(before: NetSnapshot, now: NetSnapshot, scope: NetScope): string[] {
   const leaks: string[] = [];
-  for (const i of now.interfaces) if (!before.interfaces.includes(i) && (scope.bridges.includes(i) || scope.bridges.includes(masterOf(i) ?? ''))) leaks.push(`interface ${i}`);
+  for (const i of now.interfaces) {
+    if (!before.interfaces.includes(i) && (scope.bridges.includes(i) || scope.bridges.includes(now.masters[i] ?? ''))) leaks.push(`interface ${i}`);
+  }
   const prefixes = scope.subnets.map((s) => s.split('/')[0]!.split('.').slice(0, 3).join('.') + '.');
   const ports = (scope.ports ?? []).map((p) => `--dport ${p} `);
   for (const r of now.rules) {
@@ -75,8 +94,13 @@ export function netLeaks(before: NetSnapshot, scope: { roots: string[]; subnets:
   return leaks;
 }
 
+/** What appeared since `before` and is still there, limited to what `scope` names. */
+export function netLeaks(before: NetSnapshot, scope: NetScope): string[] {
+  return diffNet(before, snapshotNet(), scope);
+}
+
 /** Fails listing the network leaks still there after `graceMs`. */
-export async function assertNoNetLeaks(before: NetSnapshot, scope: { roots: string[]; subnets: string[]; bridges: string[]; ports?: number[] }, graceMs = 5000): Promise<void> {
+export async function assertNoNetLeaks(before: NetSnapshot, scope: NetScope, graceMs = 5000): Promise<void> {
   const deadline = Date.now() + graceMs;
   for (;;) {
     const leaks = netLeaks(before, scope);
