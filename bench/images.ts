@@ -9,8 +9,9 @@
  *   run     - newContainer({ image }) + start + wait + remove | the same from a rootfs directory
  *   RSS     - peak resident memory of this process during a load
  *   pull    - `runtime.pullImage` from a loopback registry (gzip, zstd, re-pulls) | `podman pull` (bench/pull.ts)
+ *   push    - `runtime.pushImage` of the loaded image to a fresh loopback registry (gzip on the fly), re-push | `podman push` (bench/push.ts)
  *
- *   npm run bench:images -- [--iterations N] [--only pull]
+ *   npm run bench:images -- [--iterations N] [--only pull|push]
  *
  * Both engines use the overlay driver on disk below one temp dir (podman:
  * private --root / --runroot, runc, cgroupfs). Rounds alternate which engine
@@ -28,8 +29,9 @@ import { runCommand } from '../src/host/command.js';
 import { debianArchive } from './debian-image.js';
 import { median, must } from './measure.js';
 import { pullBench, pullReportLine, type PullRow } from './pull.js';
+import { pushBench } from './push.js';
 
-const USAGE = 'usage: npm run bench:images -- [--iterations N] [--only pull]';
+const USAGE = 'usage: npm run bench:images -- [--iterations N] [--only pull|push]';
 const progress = (m: string): void => void process.stderr.write(`bench:images: ${m}\n`);
 const IMAGE = 'localhost/debian:bench';
 
@@ -77,7 +79,7 @@ function report(rows: readonly Row[], peakRssMiB: number, n: number, pull?: { ro
     }),
     ...(pull?.rows.map(pullReportLine) ?? []),
     '',
-    ...(rows.length > 0 ? [`Peak RSS of this process during a load: ${peakRssMiB.toFixed(0)} MiB (target < 200 MiB).`] : []),
+    ...(peakRssMiB > 0 ? [`Peak RSS of this process during a load: ${peakRssMiB.toFixed(0)} MiB (target < 200 MiB).`] : []),
     ...(pull ? [`Peak RSS of this process during a pull: ${(pull.peakRss / 2 ** 20).toFixed(0)} MiB (target < 200 MiB).`] : []),
     `Medians of ${n} interleaved rounds.`,
   ];
@@ -93,7 +95,7 @@ async function main(): Promise<number> {
     n = Number(values.iterations);
     if (!Number.isInteger(n) || n < 1) throw new Error('--iterations must be a positive integer');
     only = values.only;
-    if (only !== undefined && only !== 'pull') throw new Error('--only takes: pull');
+    if (only !== undefined && only !== 'pull' && only !== 'push') throw new Error('--only takes: pull, push');
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
   const pullEnv = { archive, work, iterations: n, podman, open, progress };
   try {
     if (only === 'pull') return void console.log(report([], 0, n, await pullBench(pullEnv))), 0;
+    if (only === 'push') return void console.log(report(await pushBench(pullEnv), 0, n)), 0;
     // load: a fresh store each round for us; podman removes its image (and layers) between rounds
     const load: Row = { what: 'load docker-archive (128 MB)', ours: [], theirs: [], target: 0.7, peer: 'podman load' };
     for (let i = 0; i < n; i++) {
@@ -214,6 +217,7 @@ async function main(): Promise<number> {
     }
     rows.push(run);
     await rt.close();
+    rows.push(...(await pushBench(pullEnv)));
     const pulled = await pullBench(pullEnv);
     console.log(report(rows, peak / 2 ** 20, n, pulled));
     return 0;
