@@ -3,18 +3,22 @@
  * `setupStdioChannels` / `readStdio` / `CopyDetachable` do: output packets go
  * to stdout/stderr by their stream byte (everything to stdout with a
  * terminal); stdin is copied raw, watched for the detach sequence, and
- * half-closed at its end. The socket is ALWAYS drained, even when the caller
- * gave no output stream or its stream is slow: a client that stops reading
- * stalls conmon and then the container (reference §4.6).
+ * half-closed at its end. Output honours backpressure as libpod's `io.Copy`
+ * does: when a caller's stream says stop (`write()` returns false) the
+ * connection pauses until that stream drains, which stalls conmon and then
+ * the container (reference §4.6). Packets for a stream the caller did not
+ * give, or whose stream is ended or destroyed, are discarded, so they never
+ * hold the session up.
  * @module
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { err, ok, type Result } from 'neverthrow';
 import { libpodError, type LibpodError } from '../../define/errors.js';
 import type { AttachEnd, AttachStreams } from '../../define/streams.js';
 import { ATTACH_STDERR, ATTACH_STDOUT, type AttachConnection, type AttachEndReason, type AttachHandlers } from './attach-socket.js';
 
 import { DetachMatcher } from '../detach-keys.js';
+import { createOutputGate } from './output-gate.js';
 
 export { parseDetachKeys } from '../detach-keys.js';
 
@@ -30,11 +34,6 @@ export interface AttachPump {
   close(): void;
 }
 
-function deliver(w: Writable | undefined, payload: Buffer): void {
-  if (!w || w.destroyed || w.writableEnded) return;
-  // Backpressure is deliberately ignored: the socket must keep draining.
-  w.write(Buffer.from(payload));
-}
 
 /** Creates a pump for `streams` (`terminal`: every packet is stdout). */
 export function createAttachPump(streams: AttachStreams, detachKeys: readonly number[], terminal: boolean): AttachPump {
@@ -45,6 +44,7 @@ export function createAttachPump(streams: AttachStreams, detachKeys: readonly nu
   });
   let finished = false;
   const stdin: Readable | undefined = streams.stdin;
+  const gate = createOutputGate({ pause: () => conn?.pause(), resume: () => conn?.resume() });
   const matcher = new DetachMatcher(detachKeys);
   const onStdinData = (chunk: Buffer | string): void => {
     const r = matcher.feed(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
@@ -73,13 +73,14 @@ export function createAttachPump(streams: AttachStreams, detachKeys: readonly nu
     finished = true;
     detachStdin();
     stdin?.pause();
+    gate.release();
     conn?.close();
     settle(r);
   }
   const handlers: AttachHandlers = {
     onPacket: (stream, payload) => {
-      if (terminal || stream === ATTACH_STDOUT) deliver(streams.stdout, payload);
-      else if (stream === ATTACH_STDERR) deliver(streams.stderr, payload);
+      if (terminal || stream === ATTACH_STDOUT) gate.deliver(streams.stdout, payload);
+      else if (stream === ATTACH_STDERR) gate.deliver(streams.stderr, payload);
     },
     onEnd: (reason: AttachEndReason) => {
       if (reason.kind === 'error') finish(err(libpodError('OCIRuntime', `reading from the attach socket: ${reason.error.message}`, reason.error)));
@@ -94,6 +95,7 @@ export function createAttachPump(streams: AttachStreams, detachKeys: readonly nu
         c.close();
         return;
       }
+      if (gate.waiting) c.pause();
       if (stdin) {
         stdin.on('data', onStdinData);
         stdin.once('end', onStdinEnd);
