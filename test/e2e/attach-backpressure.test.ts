@@ -94,6 +94,23 @@ describe('attach and exec output backpressure (conmon + runc)', { skip: isRoot ?
     assert.equal(out.lines(), lines);
   });
 
+  it('output still queued in the socket when conmon exits is all delivered', async () => {
+    const c = await e.create();
+    await must(c.start());
+    // A few packets: they fit in the socket's buffers, so conmon writes them all and exits while
+    // the consumer is stalled, leaving them queued behind its hang-up.
+    for (const lines of [5_000, 20_000]) {
+      const out = seqConsumer();
+      const exec = c.exec(['/bin/sh', '-c', `seq 1 ${lines}; exit 6`], { streams: { stdout: out.stream } });
+      await sleep(1_000);
+      out.release();
+      assert.equal((await must(exec)).exitCode, 6);
+      await flushed(out.stream);
+      assert.equal(out.broken(), undefined);
+      assert.equal(out.lines(), lines);
+    }
+  });
+
   it('startAndAttach: a stalled stdout pauses the container; stderr and the exit code still arrive', async () => {
     const lines = 1_000_000;
     const c = await e.create({ command: ['/bin/sh', '-c', `seq 1 ${lines}; echo finished >&2; exit 3`] });

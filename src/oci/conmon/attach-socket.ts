@@ -126,10 +126,11 @@ export async function connectAttach(dir: string, handlers: AttachHandlers): Prom
     throw failed((e as Error).message, e);
   }
   let sock: Socket;
+  let readQueued: () => Buffer[];
   try {
     const opened = await openSeqpacket(`/proc/self/fd/${dirFd}/attach`);
     if (opened.isErr()) throw failed(opened.error.errno !== undefined ? `${errnoName(opened.error.errno)}: ${opened.error.message}` : opened.error.message);
-    sock = opened.value;
+    ({ socket: sock, readQueued } = opened.value);
   } finally {
     closeSync(dirFd);
   }
@@ -142,10 +143,17 @@ export async function connectAttach(dir: string, handlers: AttachHandlers): Prom
     sock.destroy();
     handlers.onEnd(reason);
   };
-  sock.on('data', (buf: Buffer) => {
-    if (buf.length > 0) handlers.onPacket(buf[0] as number, buf.subarray(1));
+  const packet = (buf: Buffer): void => {
+    if (buf.length > 0 && !closedByUs) handlers.onPacket(buf[0] as number, buf.subarray(1));
+  };
+  sock.on('data', packet);
+  sock.on('end', () => {
+    // libuv may report the end with packets still queued (see readQueued).
+    const rest = readQueued();
+    if (rest.length > 0) log('attach socket %s: %d packets read after the end', dir, rest.length);
+    for (const buf of rest) packet(buf);
+    end({ kind: 'eof' });
   });
-  sock.on('end', () => end({ kind: 'eof' }));
   sock.on('close', () => end({ kind: 'eof' }));
   sock.on('error', (e: Error) => {
     log('attach socket %s: %s', dir, e.message);

@@ -19,6 +19,10 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const EAGAIN = 11;
 const EINTR = 4;
+const ECONNRESET = 104;
+const MSG_DONTWAIT = 0x40;
+/** Bigger than any packet conmon sends (8193 bytes). */
+const TAIL_PACKET_MAX = 64 * 1024;
 /** `sizeof(struct sockaddr_un)`: 2 bytes of family, 108 of path. */
 const SOCKADDR_UN_SIZE = 110;
 /** A full listen backlog makes a non-blocking connect fail with EAGAIN: retry this long. */
@@ -33,6 +37,7 @@ export interface SeqpacketError {
 interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   connect(fd: number, addr: Buffer, len: number): number;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
   close(fd: number): number;
   errno(): number;
 }
@@ -50,6 +55,7 @@ function loadLibc(): Promise<Libc> {
     return {
       socket: lib.func('int socket(int, int, int)') as Libc['socket'],
       connect: lib.func('int connect(int, const void *, uint32_t)') as Libc['connect'],
+      recv: lib.func('long recv(int, void *, unsigned long, int)') as Libc['recv'],
       close: lib.func('int close(int)') as Libc['close'],
       errno: () => koffi.errno(),
     };
@@ -89,8 +95,40 @@ async function connectFd(c: Libc, fd: number, addr: Buffer): Promise<number> {
   }
 }
 
+/** A connected SEQPACKET socket. */
+export interface SeqpacketSocket {
+  /** Node's stream over it: one `data` chunk per packet, `write()` = one packet. */
+  socket: Socket;
+  /**
+   * Reads, without blocking, the packets still queued once `socket` reported
+   * its end (call it from the `end` listener, while the descriptor is still
+   * open). libuv takes a short read as "drained", so when the peer hangs up
+   * (POLLHUP) right after one it reports EOF at once, and on SEQPACKET,
+   * where every read is short (one packet), packets may still be queued then.
+   * They were all sent before the hang-up, so this reads them all up to the
+   * real EOF; bounded by what the peer's send buffer held.
+   */
+  readQueued(): Buffer[];
+}
+
+function queuedReader(c: Libc, fd: number, socket: Socket): () => Buffer[] {
+  return () => {
+    const packets: Buffer[] = [];
+    if (socket.destroyed) return packets;
+    const buf = Buffer.allocUnsafe(TAIL_PACKET_MAX);
+    // Bounded: the peer's send buffer limits what can be queued.
+    for (let i = 0; i < 100_000; i++) {
+      const n = c.recv(fd, buf, buf.length, MSG_DONTWAIT);
+      if (n > 0) packets.push(Buffer.from(buf.subarray(0, n)));
+      else if (n === 0 || c.errno() !== ECONNRESET) break;
+      // ECONNRESET is reported once, before what is still queued.
+    }
+    return packets;
+  };
+}
+
 /** Connects a SEQPACKET socket to `path` (under 108 bytes) and wraps it in a `net.Socket`. */
-export async function openSeqpacket(path: string): Promise<Result<Socket, SeqpacketError>> {
+export async function openSeqpacket(path: string): Promise<Result<SeqpacketSocket, SeqpacketError>> {
   const addr = sockaddr(path);
   if (!addr) return err({ message: `socket path too long: ${path}` });
   const binding = pipeBinding();
@@ -120,5 +158,6 @@ export async function openSeqpacket(path: string): Promise<Result<Socket, Seqpac
     c.close(fd);
     return err({ message: 'uv_pipe_open failed', errno: -opened });
   }
-  return ok(new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]));
+  const socket = new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
+  return ok({ socket, readQueued: queuedReader(c, fd, socket) });
 }
