@@ -93,9 +93,8 @@ stale=false
 if [ ! -d node_modules ] || [ node_modules -ot package.json ]; then stale=true; fi
 if [ -f package-lock.json ] && [ node_modules -ot package-lock.json ]; then stale=true; fi
 if $stale; then
-  # `npm install`, not `npm ci`: node-unix-socket lists optional per-platform packages that the
-  # registry does not have (404), which npm install skips and npm ci refuses. The lock file still
-  # pins every version that is installed.
+  # `npm install`, not `npm ci`: it tolerates optional per-platform packages the registry lacks.
+  # The lock file still pins every version that is installed.
   quiet npm install --include=dev --no-audit --no-fund --loglevel=error </dev/null
   # npm does not always touch the directory itself; mark it fresh for the next run.
   touch node_modules
