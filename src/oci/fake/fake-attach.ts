@@ -24,7 +24,11 @@ export function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
-/** Writes `text` to `stream` unless it is already ended or destroyed (which would only raise `error`). */
+/**
+ * Writes `text` to `stream` unless it is already ended or destroyed (which would only raise `error`).
+ * `write()`'s false is not waited on: the fake's output is finite scripted text with no process
+ * behind it to pause (the conmon runtime pauses the container, `src/oci/conmon/output-gate.ts`).
+ */
 export function writeTo(stream: Writable | undefined, text: string): void {
   if (!stream || text.length === 0 || stream.destroyed || stream.writableEnded) return;
   stream.write(text);
