@@ -41,7 +41,10 @@ async function prepare(ctx: ConmonContext, id: string, req: OciExecRequest, path
   await mkdir(paths.exitDir, { recursive: true, mode: 0o755 });
   const specPath = join(paths.dir, `exec-process-${randomBytes(6).toString('hex')}`);
   const terminal = req.process.terminal === true;
-  await writeFile(specPath, JSON.stringify({ ...req.process, terminal }), { mode: 0o600 });
+  // The initial size also in the process (libpod's ConsoleSize): runc sets it on the new pty before
+  // the process runs, whereas the ctl resize can reach conmon only after the process started.
+  const consoleSize = terminal && req.size ? { consoleSize: { height: req.size.height, width: req.size.width } } : {};
+  await writeFile(specPath, JSON.stringify({ ...req.process, terminal, ...consoleSize }), { mode: 0o600 });
   const level = ctx.logLevel === 'debug' || ctx.logLevel === 'trace' ? 'warning' : ctx.logLevel;
   return execConmonArgs({
     id,
