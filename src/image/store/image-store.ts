@@ -2,7 +2,7 @@
  * The image store (containers/storage's `Store`): layers stored once by
  * chain id and shared, image records, blobs kept byte-exact, and containers'
  * writable layers, in one directory that several Runtimes in several
- * processes may share at once. Layout: `layout.ts`; locks: `store-lock.ts`.
+ * processes may share at once. Layout: `layout.ts`; locks: `src/locks/process-locks.ts`.
  *
  * Every method returns a ResultAsync and never throws. Methods take the
  * locks they need; none may be called while the caller holds a store lock.
@@ -26,7 +26,7 @@ import { putLayer, type PutLayerInput, type PutLayerResult } from './layer-put.j
 import type { ContainerLayerRecord, ImageRecord, LayerRecord } from './records.js';
 import { fromAsync } from './results.js';
 import { listRecords, readRecord, STORE_LOCK, type StoreCore } from './store-core.js';
-import { StoreLocks } from './store-lock.js';
+import { StoreLocks } from '../../locks/process-locks.js';
 import { sweep } from './sweep.js';
 
 export type { PutImageInput } from './image-put.js';

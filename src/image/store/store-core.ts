@@ -11,7 +11,7 @@ import type { BlobStore } from './blobs.js';
 import type { StorageDriver } from './drivers/driver.js';
 import { recordPath, type StoreLayout } from './layout.js';
 import type { ContainerLayerRecord, ImageRecord, LayerRecord } from './records.js';
-import type { StoreLocks } from './store-lock.js';
+import type { StoreLocks } from '../../locks/process-locks.js';
 
 /** The lock of the store's records. */
 export const STORE_LOCK = 'store';

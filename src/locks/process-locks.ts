@@ -1,6 +1,8 @@
 /**
- * Cross-process locks of one storage directory (containers/storage's lock
- * files, without `flock`, which Node lacks).
+ * Cross-process locks of one directory (containers/storage's lock files,
+ * without `flock`, which Node lacks): the image store's, and the network run
+ * directory's (IPAM, netavark, a container's network teardown; shared with
+ * conmon's exit command, see `network/exit-teardown.ts`).
  *
  * A lock is an abstract Unix socket (Linux: a name, not a file) bound by the
  * holder: `bind` is atomic and exclusive, and the kernel releases the name
@@ -24,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ResultAsync } from 'neverthrow';
-import { toLibpodError, type LibpodError } from '../../define/errors.js';
+import { toLibpodError, type LibpodError } from '../define/errors.js';
 
 /** A held lock; `release()` is idempotent. */
 export interface HeldLock {
