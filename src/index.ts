@@ -44,7 +44,7 @@ export type {
   ResolvedPort,
   ContainerNetworkState,
 } from './define/network.js';
-export type { NetworkBackend, NetworkBackendDirs, SetupNetworkOptions, SetupPortMapping, SetupRequest, StatusBlock } from './network/backend.js';
+export type { DetachedTeardown, NetworkBackend, NetworkBackendDirs, SetupNetworkOptions, SetupPortMapping, SetupRequest, StatusBlock } from './network/backend.js';
 export { DEFAULT_NETWORK, type NetworkConfig } from './network/network-config.js';
 export { FakeNetworkBackend, type FakeNetworkOp } from './network/fake/fake-network-backend.js';
 export { NetavarkNetworkBackend, NETWORK_PACKAGES, type NetavarkOptions } from './network/netavark/netavark-backend.js';

@@ -6,7 +6,7 @@
  * one without gets the change for its next start.
  * @module
  */
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { improper, libpodError, type LibpodError } from '../define/errors.js';
 import type { NetworkAttachOptions } from '../define/network.js';
 import { checkStaticIPs } from '../network/ipam.js';
@@ -15,7 +15,8 @@ import { networkEvent } from '../network/network-events.js';
 import { attachmentsOf, lookupNetworkConfig } from '../network/network-query.js';
 import { failAfter } from '../util/safe.js';
 import { logger } from '../util/log.js';
-import { aliasesOf, endpointsFrom, requestFor, writeEtcFiles } from './networking.js';
+import { rewriteExitTeardown } from './network-exit.js';
+import { aliasesOf, configsOf, endpointsFrom, requestFor, writeEtcFiles } from './networking.js';
 import { save, type CtrSession } from './session.js';
 
 const log = logger('container:network');
@@ -44,6 +45,14 @@ function bridgeOnly(s: CtrSession): ResultAsync<void, LibpodError> {
   return okAsync(undefined);
 }
 
+/** Rewrites the pending exit teardown for the container's networks now (connect and disconnect change them). */
+function refreshExitTeardown(s: CtrSession): ResultAsync<void, LibpodError> {
+  const net = s.rec.state.network;
+  if (!net) return okAsync(undefined);
+  const names = Object.keys(net.addresses);
+  return ResultAsync.combine([configsOf(s, names), aliasesOf(s)]).andThen(([configs, extra]) => rewriteExitTeardown(s, requestFor(s, net, configs, extra, names)));
+}
+
 /** Wires a live container into `config` (its attachment is already in the record). */
 function wire(s: CtrSession, config: NetworkConfig): ResultAsync<void, LibpodError> {
   const net = s.rec.state.network;
@@ -56,6 +65,7 @@ function wire(s: CtrSession, config: NetworkConfig): ResultAsync<void, LibpodErr
       net.addresses[name] = ips;
       return save(s);
     })
+    .andThen(() => refreshExitTeardown(s))
     .andThen(() => aliasesOf(s))
     .andThen((extra) => s.ctx.network.setup(net.netns, requestFor(s, net, { [name]: config }, extra, [name])))
     .andThen((status) => {
@@ -67,7 +77,7 @@ function wire(s: CtrSession, config: NetworkConfig): ResultAsync<void, LibpodErr
         s.ctx.ipam.release(s.rec.id, name).andThen(() => {
           delete net.addresses[name];
           delete net.endpoints[name];
-          return save(s);
+          return save(s).andThen(() => refreshExitTeardown(s));
         }),
       ),
     );
@@ -128,7 +138,7 @@ export function disconnectVerb(s: CtrSession, nameOrId: string, force: boolean):
         delete rest[name];
         s.rec.state.networks = rest;
         return save(s)
-          .andThen(() => (live ? writeEtcFiles(s) : okAsync(undefined)))
+          .andThen(() => (live ? refreshExitTeardown(s).andThen(() => writeEtcFiles(s)) : okAsync(undefined)))
           .andThen(() => {
             s.pending.push(networkEvent(config, 'disconnect', { container: s.rec.id }));
             return failure ? errAsync(failure) : okAsync(undefined);

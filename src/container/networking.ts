@@ -11,14 +11,15 @@
  *
  * Order of a setup: namespace, ports checked and picked, addresses
  * allocated, record saved (so a crash from here on leaves a record a
- * teardown can undo), netavark, record saved with the endpoints. A failure
- * undoes every step.
+ * teardown can undo), pending teardown written (conmon's exit command can
+ * undo it with no Runtime open: `network-exit.ts`), netavark, record saved
+ * with the endpoints. A failure undoes every step.
  * @module
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { okAsync, ResultAsync } from 'neverthrow';
-import { attempt, improper, type LibpodError } from '../define/errors.js';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { attempt, improper, libpodError, type LibpodError } from '../define/errors.js';
 import type { ContainerNetworkState, NetworkEndpoint, NetworkSettings, ResolvedPort } from '../define/network.js';
 import type { ContainerRecord } from '../define/records.js';
 import { inState } from '../define/states.js';
@@ -31,6 +32,7 @@ import { resolvePorts } from '../network/ports.js';
 import { logger } from '../util/log.js';
 import { failAfter, sequenceAll } from '../util/safe.js';
 import type { VolumeMount } from './oci-spec.js';
+import { armExitTeardown, dropPendingTeardown, exitHookFor, pendingTeardownOf, rearmExitTeardown, withTeardownLock } from './network-exit.js';
 import { save, type CtrSession } from './session.js';
 
 const log = logger('container:network');
@@ -42,6 +44,8 @@ export interface NetworkSpecPart {
   hostname?: string;
   /** /etc/hosts, /etc/resolv.conf, /etc/hostname. */
   mounts: VolumeMount[];
+  /** What the OCI runtime runs once the container exited (the network's exit teardown). */
+  exitHook?: string[];
 }
 
 const ETC_FILES = ['hosts', 'resolv.conf', 'hostname'] as const;
@@ -111,7 +115,7 @@ export function endpointsFrom(s: CtrSession, status: Record<string, StatusBlock>
 }
 
 /** The configs of networks `names` (a network removed meanwhile is left out). */
-function configsOf(s: CtrSession, names: readonly string[]): ResultAsync<Record<string, NetworkConfig>, LibpodError> {
+export function configsOf(s: CtrSession, names: readonly string[]): ResultAsync<Record<string, NetworkConfig>, LibpodError> {
   return ResultAsync.combine(names.map((n) => lookupNetworkConfig(s.ctx, n).map((c) => [n, c] as const).orElse(() => okAsync(undefined)))).map(
     (pairs) => Object.fromEntries(pairs.filter((p): p is readonly [string, NetworkConfig] => p !== undefined)),
   );
@@ -148,25 +152,41 @@ export function writeEtcFiles(s: CtrSession): ResultAsync<void, LibpodError> {
   );
 }
 
-/** Releases what a (partial) setup holds: addresses, namespace, the record's network state. */
+/**
+ * Releases what a (partial) setup holds: namespace, pending teardown,
+ * addresses (last: releasing twice is harmless), the record's network state.
+ */
 function release(s: CtrSession, net: ContainerNetworkState): ResultAsync<void, LibpodError> {
   const names = Object.keys(net.addresses);
-  return sequenceAll([...names.map((n) => () => s.ctx.ipam.release(s.rec.id, n)), () => s.ctx.network.removeNamespace(net.netns)]).andThen(() => {
+  return sequenceAll([() => s.ctx.network.removeNamespace(net.netns), () => dropPendingTeardown(s), ...names.map((n) => () => s.ctx.ipam.release(s.rec.id, n))]).andThen(() => {
     delete s.rec.state.network;
     return save(s);
   });
 }
 
-/** Sets up bridge networking (nothing to do when already set up, e.g. a restart by the policy). */
-export function setupNetworking(s: CtrSession): ResultAsync<ContainerNetworkState, LibpodError> {
+/**
+ * Sets up bridge networking for an OCI create; returns the token of its
+ * exit teardown. Networking already set up is kept (e.g. a restart by the
+ * policy) unless its exit command tore it down meanwhile.
+ */
+export function setupNetworking(s: CtrSession): ResultAsync<{ net: ContainerNetworkState; token: string }, LibpodError> {
   const existing = s.rec.state.network;
-  if (existing) return okAsync(existing);
+  if (!existing) return freshSetup(s);
+  return rearmExitTeardown(s).andThen((token) =>
+    token !== undefined
+      ? okAsync({ net: existing, token })
+      : teardownNetworking(s).andThen(() => (s.rec.state.network ? errAsync(libpodError('Internal', `networking of container ${s.rec.id} could not be torn down`)) : freshSetup(s))),
+  );
+}
+
+function freshSetup(s: CtrSession): ResultAsync<{ net: ContainerNetworkState; token: string }, LibpodError> {
   const names = Object.keys(attachmentsOf(s.rec) ?? {});
   const path = netnsPath(s.ctx.runRoot, s.rec.id);
   return ResultAsync.combine([configsOf(s, names), portsInUse(s), aliasesOf(s)]).andThen(([configs, taken, extra]) => {
     const missing = names.find((n) => !configs[n]);
     if (missing) return lookupNetworkConfig(s.ctx, missing).map(() => undefined as never);
     const net: ContainerNetworkState = { netns: path, addresses: {}, endpoints: {}, ports: [] };
+    let token = '';
     const steps = attempt(() => resolvePorts(s.rec.config.ports ?? [], taken), 'Internal', 'publishing ports')
       .andThen((ports) => {
         net.ports = ports;
@@ -182,10 +202,14 @@ export function setupNetworking(s: CtrSession): ResultAsync<ContainerNetworkStat
         s.rec.state.network = net;
         return save(s);
       })
-      .andThen(() => s.ctx.network.setup(path, requestFor(s, net, configs, extra, names)))
+      .andThen(() => armExitTeardown(s, requestFor(s, net, configs, extra, names)))
+      .andThen((t) => {
+        token = t;
+        return s.ctx.network.setup(path, requestFor(s, net, configs, extra, names));
+      })
       .andThen((status) => {
         net.endpoints = endpointsFrom(s, status, configs);
-        return save(s).map(() => net);
+        return save(s).map(() => ({ net, token }));
       });
     return steps.orElse((e) => failAfter(e, () => release(s, net)));
   });
@@ -193,24 +217,29 @@ export function setupNetworking(s: CtrSession): ResultAsync<ContainerNetworkStat
 
 /**
  * Tears networking down (libpod `teardownNetwork`): netavark's teardown,
- * then the addresses and the namespace are released whatever netavark said
+ * then the namespace and the addresses are released whatever netavark said
  * (its failure is logged, as libpod does). Never while the container runs.
+ * Under the teardown lock; netavark's part is skipped when the pending
+ * teardown is gone (conmon's exit command did it).
  */
 export function teardownNetworking(s: CtrSession): ResultAsync<void, LibpodError> {
   const net = s.rec.state.network;
   if (!net || inState(s.rec.state.state, 'running', 'paused')) return okAsync(undefined);
   const names = Object.keys(net.addresses);
-  return ResultAsync.combine([configsOf(s, names), aliasesOf(s)])
-    .andThen(([configs, extra]) => {
-      const req = requestFor(s, net, configs, extra, names);
-      if (Object.keys(req.networks).length === 0) return okAsync(undefined);
-      return s.ctx.network.teardown(net.netns, req).orElse((e) => {
-        log('netavark teardown of %s failed (addresses and namespace released anyway): %s', s.rec.id, e.message);
-        return okAsync(undefined);
-      });
-    })
-    .andThen(() => release(s, net));
+  return withTeardownLock(s, () =>
+    ResultAsync.combine([configsOf(s, names), aliasesOf(s), pendingTeardownOf(s)])
+      .andThen(([configs, extra, pending]) => {
+        const req = requestFor(s, net, configs, extra, names);
+        if (!pending || Object.keys(req.networks).length === 0) return okAsync(undefined);
+        return s.ctx.network.teardown(net.netns, req).orElse((e) => {
+          log('netavark teardown of %s failed (addresses and namespace released anyway): %s', s.rec.id, e.message);
+          return okAsync(undefined);
+        });
+      })
+      .andThen(() => release(s, net)),
+  );
 }
+
 
 /** The namespace path of a running container, for another container joining it. */
 function joinablePath(rec: ContainerRecord): ResultAsync<string, LibpodError> {
@@ -235,8 +264,13 @@ export function networkForSpec(s: CtrSession): ResultAsync<NetworkSpecPart, Libp
   }
   if (attachmentsOf(rec) && mode === 'bridge') {
     return setupNetworking(s)
-      .andThen((net) => writeEtcFiles(s).orElse((e) => failAfter(e, () => teardownNetworking(s))).map(() => net))
-      .andThen((net) => hostnameOf(s).map((h) => ({ netnsPath: net.netns, hostname: h, mounts: etcMounts(rec, etcDir(s.ctx.runRoot, rec.id)) })));
+      .andThen((set) => writeEtcFiles(s).orElse((e) => failAfter(e, () => teardownNetworking(s))).map(() => set))
+      .andThen(({ net, token }) =>
+        hostnameOf(s).map((h) => {
+          const exitHook = exitHookFor(s, token);
+          return { netnsPath: net.netns, hostname: h, mounts: etcMounts(rec, etcDir(s.ctx.runRoot, rec.id)), ...(exitHook ? { exitHook } : {}) };
+        }),
+      );
   }
   if (rec.podId && !rec.isInfra) {
     return s.ctx.index.getPod(rec.podId).andThen((pod) => {

@@ -53,7 +53,7 @@ function podSetting(s: CtrSession): ResultAsync<PodSetting, LibpodError> {
 }
 
 /** Builds the spec (plus precreate hooks) for the session's container. */
-function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHook[] }, LibpodError> {
+function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHook[]; exitHook?: string[] }, LibpodError> {
   const { rec } = s;
   const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs ?? '';
   return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumes]) => networkForSpec(s).andThen((net) => {
@@ -75,9 +75,10 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
     const { process: proc, mounts } = spec.value;
     const workDir = ensureWorkDir(rootfsPath, proc?.cwd ?? '/', (mounts ?? []).map((m) => m.destination), proc?.user ?? { uid: 0, gid: 0 });
     if (workDir.isErr()) return errAsync(workDir.error);
-    if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [] });
+    const exitHook = net.exitHook ? { exitHook: net.exitHook } : {};
+    if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [], ...exitHook });
     return selectHooks(rec.config.hooksDir, spec.value, rec.config.mounts.length > 0).andThen((hooks) =>
-      runPrecreateHooks(hooks.precreate ?? [], spec.value).map((filtered) => ({ spec: filtered, poststop: hooks.poststop ?? [] })),
+      runPrecreateHooks(hooks.precreate ?? [], spec.value).map((filtered) => ({ spec: filtered, poststop: hooks.poststop ?? [], ...exitHook })),
     );
   }));
 }
@@ -95,7 +96,7 @@ function afterSettled<T>(pending: ResultAsync<unknown, LibpodError>, e: LibpodEr
 export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFrom?: string, restoreTcpEstablished = false): ResultAsync<void, LibpodError> {
   const paths = pathsOf(s);
   return buildSpec(s)
-    .andThen(({ spec, poststop }) =>
+    .andThen(({ spec, poststop, exitHook }) =>
       attempt(() => mkdir(paths.bundlePath, { recursive: true, mode: 0o700 }), 'Internal', `creating the bundle of container ${s.rec.id}`).andThen(() => {
         const written = attempt(() => writeFile(paths.configJson, JSON.stringify(spec), { mode: 0o644 }), 'Internal', `writing runtime spec for container ${s.rec.id}`);
         const create = () =>
@@ -108,6 +109,7 @@ export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFr
             logPath: paths.logPath,
             ...(s.rec.state.network?.ports.length ? { reservePorts: s.rec.state.network.ports } : {}),
             ...(restoreFrom ? { restoreFrom, restoreTcpEstablished } : {}),
+            ...(exitHook ? { exitHook } : {}),
           });
         // The record says the runtime has no such container: one it has anyway was left by a
         // crash between an earlier create and its save. Remove it and create again.

@@ -41,6 +41,20 @@ export interface StatusBlock {
   interfaces: Record<string, { mac_address: string; subnets?: { ipnet: string; gateway?: string }[] }>;
 }
 
+/**
+ * A teardown another process can run without the backend: conmon's exit
+ * command runs it when the container exits with no Runtime open (see
+ * `exit-teardown.ts`), holding the run directory's `netavark` lock.
+ */
+export interface DetachedTeardown {
+  /** Program (absolute path) and arguments. */
+  argv: string[];
+  /** Its stdin. */
+  input: string;
+  /** Variables set over the caller's environment. */
+  env: Record<string, string>;
+}
+
 /** Directories a backend works in. */
 export interface NetworkBackendDirs {
   /** Where network configs are kept (persistent): `<root>/networks`. */
@@ -81,4 +95,10 @@ export interface NetworkBackend {
   setup(netnsPath: string, req: SetupRequest): ResultAsync<Record<string, StatusBlock>, LibpodError>;
   /** Undoes {@link NetworkBackend.setup} for the networks of `req`; the namespace MUST still exist. */
   teardown(netnsPath: string, req: SetupRequest): ResultAsync<void, LibpodError>;
+  /**
+   * Optional: {@link NetworkBackend.teardown} as a command another process
+   * can run on its own. Without it, a container that exits while no Runtime
+   * is open keeps its networking until a Runtime syncs it.
+   */
+  detachedTeardown?(netnsPath: string, req: SetupRequest): ResultAsync<DetachedTeardown, LibpodError>;
 }

@@ -10,17 +10,20 @@
  * <runRoot>/networks/ipam/<network>.json   { "allocations": { ip: ctrId }, "last": { subnet: ip } }
  * ```
  *
- * Every change runs under the runtime's `network:ipam` lock and is written
- * to a temporary file renamed into place.
+ * Every change runs under the runtime's `network:ipam` lock, then the run
+ * directory's cross-process `ipam` lock (conmon's exit command releases
+ * addresses too, see `exit-teardown.ts`), and is written to a temporary file
+ * renamed into place.
  * @module
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
 import type { LockManager } from '../locks/lock-manager.js';
 import { contains, formatIPv4, parseCidr, parseIPv4, usableRange } from './ipv4.js';
 import type { NetworkConfig } from './network-config.js';
+import { IPAM_LOCK, runDirLocks } from './run-locks.js';
 
 /** One network's allocations. */
 interface IpamFile {
@@ -35,9 +38,17 @@ export class Ipam {
   readonly #dir: string;
   readonly #locks: LockManager;
 
+  /** `dir` is `<network run dir>/ipam`; the run directory's locks guard it. */
   constructor(dir: string, locks: LockManager) {
     this.#dir = dir;
     this.#locks = locks;
+  }
+
+  /** Runs `fn` holding this runtime's lock and the cross-process one. */
+  #locked<T>(fn: () => Promise<T>, context: string): ResultAsync<T, LibpodError> {
+    return this.#locks.withLock(LOCK, () =>
+      attempt(async () => (await runDirLocks(dirname(this.#dir))).with(IPAM_LOCK, fn), 'Internal', context),
+    );
   }
 
   #path(network: string): string {
@@ -67,32 +78,28 @@ export class Ipam {
    * every subnet. Addresses it already holds there are released first.
    */
   allocate(ctrId: string, net: NetworkConfig, staticIPs: readonly string[]): ResultAsync<string[], LibpodError> {
-    return this.#locks.withLock(LOCK, () =>
-      attempt(async () => {
-        const f = await this.#read(net.name);
-        for (const [ip, owner] of Object.entries(f.allocations)) if (owner === ctrId) delete f.allocations[ip];
-        const out = staticIPs.length > 0 ? takeStatic(f, ctrId, net, staticIPs) : takeNext(f, ctrId, net);
-        await this.#write(net.name, f);
-        return out;
-      }, 'Internal', `allocating an address on network ${net.name}`),
-    );
+    return this.#locked(async () => {
+      const f = await this.#read(net.name);
+      for (const [ip, owner] of Object.entries(f.allocations)) if (owner === ctrId) delete f.allocations[ip];
+      const out = staticIPs.length > 0 ? takeStatic(f, ctrId, net, staticIPs) : takeNext(f, ctrId, net);
+      await this.#write(net.name, f);
+      return out;
+    }, `allocating an address on network ${net.name}`);
   }
 
   /** Releases what `ctrId` holds on network `name` (nothing held: nothing to do). */
   release(ctrId: string, name: string): ResultAsync<void, LibpodError> {
-    return this.#locks.withLock(LOCK, () =>
-      attempt(async () => {
-        const f = await this.#read(name);
-        let changed = false;
-        for (const [ip, owner] of Object.entries(f.allocations)) {
-          if (owner === ctrId) {
-            delete f.allocations[ip];
-            changed = true;
-          }
+    return this.#locked(async () => {
+      const f = await this.#read(name);
+      let changed = false;
+      for (const [ip, owner] of Object.entries(f.allocations)) {
+        if (owner === ctrId) {
+          delete f.allocations[ip];
+          changed = true;
         }
-        if (changed) await this.#write(name, f);
-      }, 'Internal', `releasing addresses on network ${name}`),
-    );
+      }
+      if (changed) await this.#write(name, f);
+    }, `releasing addresses on network ${name}`);
   }
 
   /** Addresses held on network `name`, by address. */
@@ -102,28 +109,26 @@ export class Ipam {
 
   /** Releases every address held by a container not in `live` (what a crash between an allocation and its record left). */
   releaseAllBut(live: ReadonlySet<string>): ResultAsync<void, LibpodError> {
-    return this.#locks.withLock(LOCK, () =>
-      attempt(async () => {
-        let files: string[] = [];
-        try {
-          files = await readdir(this.#dir);
-        } catch {
-          return;
-        }
-        for (const file of files.filter((x) => x.endsWith('.json'))) {
-          const name = file.slice(0, -'.json'.length);
-          const f = await this.#read(name);
-          const before = Object.keys(f.allocations).length;
-          for (const [ip, owner] of Object.entries(f.allocations)) if (!live.has(owner)) delete f.allocations[ip];
-          if (Object.keys(f.allocations).length !== before) await this.#write(name, f);
-        }
-      }, 'Internal', 'releasing stale address allocations'),
-    );
+    return this.#locked(async () => {
+      let files: string[] = [];
+      try {
+        files = await readdir(this.#dir);
+      } catch {
+        return;
+      }
+      for (const file of files.filter((x) => x.endsWith('.json'))) {
+        const name = file.slice(0, -'.json'.length);
+        const f = await this.#read(name);
+        const before = Object.keys(f.allocations).length;
+        for (const [ip, owner] of Object.entries(f.allocations)) if (!live.has(owner)) delete f.allocations[ip];
+        if (Object.keys(f.allocations).length !== before) await this.#write(name, f);
+      }
+    }, 'releasing stale address allocations');
   }
 
   /** Forgets network `name` entirely (it was removed). */
   drop(name: string): ResultAsync<void, LibpodError> {
-    return this.#locks.withLock(LOCK, () => attempt(() => rm(this.#path(name), { force: true }), 'Internal', `dropping allocations of network ${name}`));
+    return this.#locked(() => rm(this.#path(name), { force: true }), `dropping allocations of network ${name}`);
   }
 }
 

@@ -58,6 +58,13 @@ export interface OciCreateRequest {
    * already bound elsewhere fails the create with `InvalidArg`.
    */
   reservePorts?: readonly Pick<ResolvedPort, 'hostIP' | 'hostPort' | 'protocol'>[];
+  /**
+   * A command (absolute program first) to start once the container exited,
+   * whether or not a Node process is alive then (libpod's exit command):
+   * started in the background, nobody waits for it. Runtimes without a
+   * monitor process ignore it.
+   */
+  exitHook?: readonly string[];
 }
 
 /** What a created container reports. */

@@ -3,7 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createConmonArgs, type CreateConmonArgs } from '../../src/oci/conmon/conmon-args.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConmonArgs, withExitHook, type CreateConmonArgs } from '../../src/oci/conmon/conmon-args.js';
 
 const base: CreateConmonArgs = {
   id: 'c1',
@@ -50,5 +54,28 @@ describe('createConmonArgs', () => {
     assert.ok(!restored.includes('--runtime-opt'));
     const tcp = createConmonArgs({ ...base, restoreFrom: '/ckpt', restoreTcpEstablished: true });
     assert.deepEqual(tcp.slice(tcp.indexOf('--runtime-opt'), tcp.indexOf('--runtime-opt') + 2), ['--runtime-opt', '--tcp-established']);
+  });
+});
+
+describe('withExitHook', () => {
+  it('is the command itself without a hook', () => {
+    assert.deepEqual(withExitHook(['/usr/sbin/runc', 'delete', 'c1'], undefined), ['/usr/sbin/runc', 'delete', 'c1']);
+  });
+
+  it('runs the command, then the hook in the background, every argument passed as is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'libpod-ts-hook-'));
+    try {
+      const odd = `it's "a" $HOME \`id\` ; * \n`;
+      const cmd = withExitHook(['/bin/sh', '-c', 'printf %s "$1" > "$2"', 'sh', odd, join(dir, 'first')], ['/bin/sh', '-c', 'sleep 0.2; printf %s "$1" > "$2"', 'sh', odd, join(dir, 'hook')]);
+      const started = Date.now();
+      execFileSync(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
+      assert.equal(readFileSync(join(dir, 'first'), 'utf8'), odd, 'the command ran before the exit command returned');
+      assert.equal(existsSync(join(dir, 'hook')), false, 'the hook is not waited for');
+      while (!existsSync(join(dir, 'hook')) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(readFileSync(join(dir, 'hook'), 'utf8'), odd);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@
  * per network, with the requested address). Failures can be scripted.
  * @module
  */
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
@@ -44,6 +45,8 @@ export class FakeNetworkBackend extends ConfigFileBackend implements NetworkBack
   createNamespace(path: string): ResultAsync<void, LibpodError> {
     return attempt(async () => {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      // A namespace made anew has no interfaces, whatever was set up on one removed behind our back (an exit command).
+      if (!existsSync(path)) this.attached.delete(path);
       await writeFile(path, '', { flag: 'a', mode: 0o600 });
     }, 'Internal', `creating ${path}`);
   }

@@ -15,9 +15,10 @@ import { dirname } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../../define/errors.js';
 import { runCommand } from '../../host/command.js';
-import type { NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
+import type { DetachedTeardown, NetworkBackend, NetworkBackendDirs, SetupRequest, StatusBlock } from '../backend.js';
 import { ConfigFileBackend } from '../config-file-backend.js';
 import { createNetns, removeNetns } from '../netns.js';
+import { NETAVARK_LOCK, withRunDirLock } from '../run-locks.js';
 
 /** Where podman's packages install the binaries. */
 const LIBEXEC_DIRS = ['/usr/libexec/podman', '/usr/lib/podman', '/usr/local/libexec/podman', '/usr/local/lib/podman'];
@@ -105,19 +106,31 @@ export class NetavarkNetworkBackend extends ConfigFileBackend implements Network
     }, 'Internal', 'looking for netavark');
   }
 
+  /** netavark's command line for `verb`. */
+  #command(verb: 'setup' | 'teardown', netnsPath: string, req: SetupRequest): ResultAsync<DetachedTeardown, LibpodError> {
+    return this.#find().map((bin) => ({
+      argv: [bin.netavark, '--config', this.#runDir, '--rootless=false', '--aardvark-binary', bin.aardvark, verb, netnsPath],
+      input: JSON.stringify(req),
+      // netavark runs iptables from PATH: the one found comes first.
+      env: { PATH: `${dirname(bin.iptables)}:${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/bin:/bin` },
+    }));
+  }
+
+  /** Runs netavark under the run directory's `netavark` lock (conmon's exit command may run it too). */
   #run(verb: 'setup' | 'teardown', netnsPath: string, req: SetupRequest): ResultAsync<string, LibpodError> {
-    return this.#find().andThen((bin) =>
-      runCommand(bin.netavark, ['--config', this.#runDir, '--rootless=false', '--aardvark-binary', bin.aardvark, verb, netnsPath], {
-        input: JSON.stringify(req),
-        // netavark runs iptables from PATH: the one found comes first.
-        env: { ...process.env, PATH: `${dirname(bin.iptables)}:${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/bin:/bin` },
-        notFoundCode: 'OCIRuntimeNotFound',
-      }).andThen((out) =>
+    return this.#command(verb, netnsPath, req).andThen(({ argv: [program, ...args], input, env }) =>
+      withRunDirLock(this.#runDir, NETAVARK_LOCK, () =>
+        runCommand(program!, args, { input, env: { ...process.env, ...env }, notFoundCode: 'OCIRuntimeNotFound' }),
+      ).andThen((out) =>
         out.code === 0
           ? okAsync(out.stdout)
           : errAsync(libpodError('Internal', `netavark ${verb} of container ${req.container_id.slice(0, 12)}: ${failure(out)}`)),
       ),
     );
+  }
+
+  detachedTeardown(netnsPath: string, req: SetupRequest): ResultAsync<DetachedTeardown, LibpodError> {
+    return this.#command('teardown', netnsPath, req);
   }
 
   setup(netnsPath: string, req: SetupRequest): ResultAsync<Record<string, StatusBlock>, LibpodError> {

@@ -7,7 +7,10 @@
  * runtime; here conmon runs that runtime step itself (`<runtime> delete
  * --force <id>`) right after writing the exit file, whether or not a Node
  * process is alive. The rest of cleanup (state, storage, restart policy) is
- * the engine's, on its next sync of the exit file.
+ * the engine's, on its next sync of the exit file. A create's `exitHook`
+ * (the engine's network teardown) is started in the background after that
+ * delete, through `/bin/sh`: conmon, and so `stop` and `delete`, which wait
+ * for conmon, do not wait for it.
  * @module
  */
 
@@ -99,6 +102,20 @@ export function createConmonArgs(a: CreateConmonArgs): string[] {
     for (const arg of commandArgs) args.push('--exit-command-arg', arg);
   }
   return args;
+}
+
+/** `'...'`: one shell word, whatever `s` holds. */
+function shellWord(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The exit command running `command`, then starting `hook` in the
+ * background (stdio on /dev/null) when there is one.
+ */
+export function withExitHook(command: readonly string[], hook: readonly string[] | undefined): string[] {
+  if (!hook || hook.length === 0) return [...command];
+  return ['/bin/sh', '-c', `${command.map(shellWord).join(' ')}; ${hook.map(shellWord).join(' ')} </dev/null >/dev/null 2>&1 &`];
 }
 
 /** The argv of an exec conmon (always `--exec-attach`: the parent attaches before the process starts). */

@@ -11,7 +11,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { libpodError, toLibpodError, type LibpodError } from '../../define/errors.js';
 import { logger } from '../../util/log.js';
 import { STDIN_ANNOTATION, type OciCreateRequest, type OciCreateResult } from '../oci-runtime.js';
-import { createConmonArgs } from './conmon-args.js';
+import { createConmonArgs, withExitHook } from './conmon-args.js';
 import { launchConmon, type ConmonLaunch } from './conmon-launch.js';
 import { conmonFailure } from './conmon-failure.js';
 import { removeConmonFiles } from './conmon-files.js';
@@ -62,7 +62,7 @@ function conmonArgsFor(ctx: ConmonContext, req: OciCreateRequest): string[] {
     stdin: req.spec.annotations?.[STDIN_ANNOTATION] === 'true',
     conmonPidFile: ctx.layout.conmonPidFile(req.id),
     ...(req.restoreFrom !== undefined ? { restoreFrom: req.restoreFrom, restoreTcpEstablished: req.restoreTcpEstablished === true } : {}),
-    exitCommand: [ctx.runc.path, ...ctx.runc.globalArgs(), ...RuncCli.deleteArgs(req.id)],
+    exitCommand: withExitHook([ctx.runc.path, ...ctx.runc.globalArgs(), ...RuncCli.deleteArgs(req.id)], req.exitHook),
   });
 }
 
