@@ -16,6 +16,7 @@
  * with the endpoints. A failure undoes every step.
  * @module
  */
+import { existsSync } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
@@ -220,7 +221,7 @@ function freshSetup(s: CtrSession): ResultAsync<{ net: ContainerNetworkState; to
  * then the namespace and the addresses are released whatever netavark said
  * (its failure is logged, as libpod does). Never while the container runs.
  * Under the teardown lock; netavark's part is skipped when the pending
- * teardown is gone (conmon's exit command did it).
+ * teardown and the namespace are gone (conmon's exit command did it).
  */
 export function teardownNetworking(s: CtrSession): ResultAsync<void, LibpodError> {
   const net = s.rec.state.network;
@@ -230,7 +231,8 @@ export function teardownNetworking(s: CtrSession): ResultAsync<void, LibpodError
     ResultAsync.combine([configsOf(s, names), aliasesOf(s), pendingTeardownOf(s)])
       .andThen(([configs, extra, pending]) => {
         const req = requestFor(s, net, configs, extra, names);
-        if (!pending || Object.keys(req.networks).length === 0) return okAsync(undefined);
+        // The exit command removes the namespace before the file: a namespace without a file was set up before there were files.
+        if ((!pending && !existsSync(net.netns)) || Object.keys(req.networks).length === 0) return okAsync(undefined);
         return s.ctx.network.teardown(net.netns, req).orElse((e) => {
           log('netavark teardown of %s failed (addresses and namespace released anyway): %s', s.rec.id, e.message);
           return okAsync(undefined);
