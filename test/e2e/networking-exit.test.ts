@@ -11,8 +11,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Runtime } from '../../src/index.js';
@@ -20,34 +18,12 @@ import { EXIT_TEARDOWN_DELAY_S } from '../../src/cleanup/exit-hook.js';
 import { makeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { must } from '../support/engine.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost } from './support/leaks.js';
+import { get, getEventually, tryListen } from './support/net-engine.js';
 import { assertNoNetLeaks, snapshotNet } from './support/net-leaks.js';
 
 const root = process.getuid?.() === 0;
 const SUBNET = '10.89.241.0/24';
 const BRIDGE = 'lptsx241';
-
-function get(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
-}
-
-async function getEventually(port: number): Promise<string | undefined> {
-  for (let i = 0; i < 50; i++) {
-    const b = await get(port);
-    if (b !== undefined) return b;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
-}
 
 /** Polls `check` every 100 ms for up to `ms`; whether it became true. */
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
@@ -74,15 +50,6 @@ function allocations(runRoot: string, network: string, id: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** Whether 127.0.0.1:`port` can be bound now. */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
 }
 
 /** httpd on port 80: the first run for `s` seconds then exits 0, later runs until stopped (as net-exit-child.ts). */
@@ -128,7 +95,7 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
         assert.ok(await eventually(() => !existsSync(netns), 30_000), 'netns removed after the exit');
         assert.ok(await eventually(() => allocations(roots.runRoot, 'exitnet', id).length === 0, 10_000), 'address released');
         assert.deepEqual(dnatRules(port), []);
-        assert.equal(await portFree(port), true);
+        assert.equal(await tryListen('127.0.0.1', port), '');
         const rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
         try {
           const c = await must(rt.lookupContainer(id));
@@ -136,7 +103,7 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
           assert.equal((await must(c.inspect())).networkSettings.networks['exitnet']?.ipAddress, '');
           await must(c.start());
           const again = (await must(c.inspect())).networkSettings.ports['80/tcp']?.[0]?.hostPort ?? 0;
-          assert.equal(await getEventually(again), 'alive\n');
+          assert.equal(await getEventually('127.0.0.1', again), 'alive\n');
           await must(c.stop({ timeout: 0 }));
           await must(rt.removeContainer(c));
           await must(rt.removeNetwork('exitnet'));
@@ -169,10 +136,10 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
         // Started again at once: its old exit command (due a second after the exit) must leave the new run alone.
         await must(c.start());
         port = (await must(c.inspect())).networkSettings.ports['80/tcp']?.[0]?.hostPort ?? 0;
-        assert.equal(await getEventually(port), 'alive\n');
+        assert.equal(await getEventually('127.0.0.1', port), 'alive\n');
         await new Promise((r) => setTimeout(r, (EXIT_TEARDOWN_DELAY_S + 3) * 1000));
         assert.equal(await must(c.state()), 'running');
-        assert.equal(await get(port), 'alive\n');
+        assert.equal(await get('127.0.0.1', port), 'alive\n');
         assert.ok(existsSync(join(roots.runRoot, 'netns', c.id)));
         assert.ok(dnatRules(port).length > 0);
         assert.equal(allocations(roots.runRoot, 'exitnet', c.id).length, 1);
