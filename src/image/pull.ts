@@ -146,6 +146,10 @@ async function pullFrom(ctx: PullContext, ref: ImageReference, platform: Platfor
   let total = 0;
   const report = opts.onProgress;
   const perLayer = new Map<string, number>();
+  const localBlob = async (d: string): Promise<Buffer | undefined> => {
+    const r = await ctx.storage.blobBytes(d);
+    return r.isOk() ? r.value : undefined;
+  };
   const image = await readRegistryImage(client, ref, platform, name, (b: LayerBytes) => {
     received += b.received - (perLayer.get(b.digest) ?? 0);
     perLayer.set(b.digest, b.received);
@@ -156,7 +160,7 @@ async function pullFrom(ctx: PullContext, ref: ImageReference, platform: Platfor
         log('onProgress threw: %O', e);
       }
     }
-  });
+  }, localBlob);
   total = image.layers.reduce((n, l) => n + l.blob.size, 0);
   const stored = await storeImages(ctx.storage, [image]);
   const rec = throwIt(stored)[0] as StoredImage;

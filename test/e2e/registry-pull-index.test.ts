@@ -3,12 +3,14 @@
  * multi-platform index is known by the index's digest too, so a pull by
  * `repo@<index digest>` with policy `missing` finds it without asking the
  * registry, and policy `newer` on an unchanged tag costs one HEAD (no
- * manifest, config or blob fetched). Requests are counted by a pass-through
- * proxy in front of Debian's docker-registry on 127.0.0.1.
+ * manifest, config or blob fetched). And a re-pull with policy `always` of
+ * an unchanged image fetches the manifest only and rewrites nothing in the
+ * store. Requests are counted by a pass-through proxy in front of Debian's
+ * docker-registry on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -100,5 +102,25 @@ describe('index digests', () => {
       seen.filter((r) => !r.startsWith('GET /v2/ ') && r !== 'GET /v2/'),
       ['HEAD /v2/test/multi/manifests/1'],
     );
+  });
+});
+
+describe('re-pulls with policy always', () => {
+  it('fetch the manifest only (the config comes from the store) and rewrite no blob or record', async () => {
+    const { store, puller: p } = await puller();
+    const ref = `${proxy.host}/test/multi:1`;
+    const img = (await p.pull(ref, { tlsVerify: false }))._unsafeUnwrap();
+    const files = [join(store.path, 'images', `${img.id}.json`), join(store.path, 'blobs', 'sha256', img.configDigest.slice(7)), join(store.path, 'blobs', 'sha256', img.digest.slice(7))];
+    const before = await Promise.all(files.map(async (f) => (await stat(f)).ino));
+    const seen = await requestsDuring(async () => {
+      const again = (await p.pull(ref, { tlsVerify: false, policy: 'always' }))._unsafeUnwrap();
+      assert.deepEqual(again, img);
+    });
+    assert.deepEqual(
+      seen.filter((r) => r !== 'GET /v2/'),
+      ['GET /v2/test/multi/manifests/1', `GET /v2/test/multi/manifests/${hostImage().manifestDigest}`],
+    );
+    // written files are replaced by rename (a new inode): the same inodes mean nothing was rewritten
+    assert.deepEqual(await Promise.all(files.map(async (f) => (await stat(f)).ino)), before);
   });
 });

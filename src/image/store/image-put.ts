@@ -92,8 +92,10 @@ export async function putImage(core: StoreCore, input: PutImageInput): Promise<I
   for (const d of manifest.layerDigests) {
     if (!(await core.blobs.has(d))) throw libpodError('NoSuchImage', `layer blob ${d} is not in the store: put the layers first`);
   }
-  await core.blobs.put(input.config, configDigest);
-  const digest = await core.blobs.put(input.manifest);
+  // A blob under its digest is complete and checked (see blobs.ts): a re-pull need not write it again.
+  if (!(await core.blobs.has(configDigest))) await core.blobs.put(input.config, configDigest);
+  const digest = sha256Digest(input.manifest);
+  if (!(await core.blobs.has(digest))) await core.blobs.put(input.manifest, digest);
   const id = digestHex(configDigest);
   const names = [...new Set(input.names ?? [])];
   const extra = input.digests ?? [];
@@ -112,6 +114,8 @@ export async function putImage(core: StoreCore, input: PutImageInput): Promise<I
         layerBlobs: manifest.layerDigests,
         createdAt: new Date().toISOString(),
       };
+  // Nothing new (a re-pull): names are unique across images, so no other image has these.
+  if (old && rec.names.length === old.names.length && rec.digests.length === old.digests.length) return old;
   await takeNames(core, names, id);
   await writeRecord(core, 'images', rec);
   return rec;

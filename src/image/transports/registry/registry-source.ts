@@ -1,7 +1,8 @@
 /**
  * A registry as an image source (c/image's docker transport, source side):
  * the manifest named by a tag or digest; an index is resolved to one
- * platform's manifest; the config is fetched and checked; layers are
+ * platform's manifest; the config is fetched (or read from the store when
+ * an image there has it) and checked; layers are
  * {@link SourceLayer}s whose `open` streams the blob from the registry
  * (checked by the store as it extracts it), counting bytes for progress.
  * @module
@@ -9,7 +10,7 @@
 import { okAsync } from 'neverthrow';
 import { libpodError } from '../../../define/errors.js';
 import { MAX_CONFIG_SIZE, parseImageConfig } from '../../formats/config.js';
-import type { Digest } from '../../formats/digest.js';
+import { sha256Digest, type Digest } from '../../formats/digest.js';
 import { expectImageManifest, parseManifest, type ParsedManifest } from '../../formats/manifest.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, layerCompression, OCI_INDEX, OCI_MANIFEST } from '../../formats/media-types.js';
 import { chooseInstance, type PlatformSpec } from '../../formats/platform.js';
@@ -55,6 +56,7 @@ export async function readRegistryImage(
   platform: PlatformSpec,
   name: string,
   onLayerBytes: (b: LayerBytes) => void = () => undefined,
+  localBlob: (digest: Digest) => Promise<Buffer | undefined> = async () => undefined,
 ): Promise<RegistryImage> {
   const reference = ref.digest ?? ref.tag;
   if (reference === undefined) throw libpodError('InvalidArg', `reference ${name} has neither tag nor digest`);
@@ -69,7 +71,12 @@ export async function readRegistryImage(
     parsed = unwrapResult(parseFetched(inner, entry.mediaType || undefined));
   }
   const manifest = unwrapResult(expectImageManifest(parsed));
-  const configBytes = await client.blobBytes(ref.path, manifest.config, MAX_CONFIG_SIZE);
+  // the config of an image already stored (a re-pull) is read from the store, checked all the same
+  const stored = await localBlob(manifest.config.digest).catch(() => undefined);
+  const configBytes =
+    stored !== undefined && stored.length === manifest.config.size && sha256Digest(stored) === manifest.config.digest
+      ? stored
+      : await client.blobBytes(ref.path, manifest.config, MAX_CONFIG_SIZE);
   const config = unwrapResult(parseImageConfig(configBytes));
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
