@@ -32,6 +32,10 @@ import { storeImages, type ImageStorage, type StoredImage } from './transports/s
 import type { Credentials } from './transports/registry/auth.js';
 import { findImage } from './image-lookup.js';
 import type { ImageRecord } from './store/records.js';
+import { join } from 'node:path';
+import { chainIds, digestHex, type Digest } from './formats/digest.js';
+import { prefetchLayers } from './transports/registry/prefetch.js';
+import type { SourceImage } from './transports/types.js';
 
 const log = logger('image:pull');
 
@@ -74,7 +78,8 @@ export interface RegistriesConfig {
 
 /** What the pull verb needs from the runtime. */
 export interface PullContext {
-  storage: ImageStorage & { images(): ResultAsync<ImageRecord[], LibpodError> };
+  /** The image store; with a `path`, layers download ahead into its tmp dir. */
+  storage: ImageStorage & { images(): ResultAsync<ImageRecord[], LibpodError>; readonly path?: string };
   registries: RegistriesConfig;
   /** Publishes a `pull` event once the image is stored. */
   publish(image: { id: string; name: string }): void;
@@ -138,7 +143,18 @@ export async function clientFor(ctx: Pick<PullContext, 'registries' | 'retry' | 
   });
 }
 
-/** One registry pull of `ref` into the store. */
+/** Which layers of `image` the store lacks (layer or blob), as `storeImages` decides. */
+async function layersNeeded(storage: ImageStorage, image: SourceImage): Promise<boolean[]> {
+  const ids = chainIds(image.layers.map((l) => l.diffId));
+  return Promise.all(
+    image.layers.map(async (l, i) => {
+      const have = (await storage.layer(digestHex(ids[i] as Digest))).isOk() && (await storage.hasBlob(l.blob.digest)).unwrapOr(false);
+      return !have;
+    }),
+  );
+}
+
+/** One registry pull of `ref` into the store; layers after the first download concurrently (`prefetch.ts`). */
 async function pullFrom(ctx: PullContext, ref: ImageReference, platform: PlatformSpec, opts: PullOptions): Promise<StoredImage> {
   const name = formatReference(ref);
   const client = await clientFor(ctx, ref, opts);
@@ -162,7 +178,13 @@ async function pullFrom(ctx: PullContext, ref: ImageReference, platform: Platfor
     }
   }, localBlob);
   total = image.layers.reduce((n, l) => n + l.blob.size, 0);
-  const stored = await storeImages(ctx.storage, [image]);
+  const prefetched = ctx.storage.path !== undefined && image.layers.length > 1 ? prefetchLayers(image.layers, await layersNeeded(ctx.storage, image), join(ctx.storage.path, 'tmp')) : undefined;
+  let stored: Awaited<ReturnType<typeof storeImages>>;
+  try {
+    stored = await storeImages(ctx.storage, [prefetched ? { ...image, layers: prefetched.layers } : image]);
+  } finally {
+    await prefetched?.close();
+  }
   const rec = throwIt(stored)[0] as StoredImage;
   ctx.publish({ id: rec.id, name });
   return rec;

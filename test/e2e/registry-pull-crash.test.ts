@@ -8,7 +8,9 @@
  *   re-pull yields the same image, complete;
  * - `runtime.close()` with a pull in flight (explicit, or newContainer's
  *   implicit one): the pull is aborted with `RuntimeFinalized`, nothing is
- *   stored, close waits for its cleanup, later pulls are refused.
+ *   stored, close waits for its cleanup, later pulls are refused;
+ * - concurrent layer downloads: while the first layer is held, the next
+ *   layers are requested; the image is whole and no temporary is left.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,6 +34,8 @@ const MIB = 1024 * 1024;
 let dir: string;
 let reg: TestRegistry;
 let img: BuiltImage;
+/** The big layer first, then two small ones. */
+let bigFirst: BuiltImage;
 /** The big layer's files: 48 x 64 KiB of random bytes (incompressible: about 3 MiB of blob). */
 const files = Array.from({ length: 48 }, (_, i) => ({ name: `data/f${String(i).padStart(2, '0')}`, content: randomBytes(64 * 1024) }));
 
@@ -45,6 +49,11 @@ before(async () => {
   const layout = join(dir, 'layout');
   await writeOciDir(layout, [{ image: img }]);
   await skopeoPush(`oci:${layout}`, `${reg.host}/test/two:1`);
+  const small = async (n: number): Promise<Buffer> => tarOf([{ name: `etc/`, type: 'directory' }, { name: `etc/layer${n}`, content: `layer ${n}\n` }]);
+  bigFirst = buildImage([await tarOf([{ name: 'data/', type: 'directory' }, ...files]), await small(2), await small(3)]);
+  const layout3 = join(dir, 'layout3');
+  await writeOciDir(layout3, [{ image: bigFirst }]);
+  await skopeoPush(`oci:${layout3}`, `${reg.host}/test/three:1`);
 });
 
 after(async () => {
@@ -91,49 +100,80 @@ function lineOf(child: ChildProcess, re: RegExp): Promise<string | undefined> {
   });
 }
 
-describe('kill -9 of the Node process mid-pull', () => {
-  it('leaves no image and no half-written layer trusted; a re-pull yields the same, complete image', async () => {
-    const storage = join(dir, 'killed-store');
-    const p = await proxy();
+/** Layer records on disk, as the killed process left them (complete or not). */
+async function records(storage: string): Promise<{ id: string; incomplete?: boolean }[]> {
+  const names = (await readdir(join(storage, 'layers')).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+  return Promise.all(names.map(async (f) => JSON.parse(await readFile(join(storage, 'layers', f), 'utf8')) as { id: string; incomplete?: boolean }));
+}
+
+/**
+ * Runs a child pulling `repo` through a stalling proxy, waits until `ready`
+ * holds once the child has streamed half a MiB of the held layer, then kills
+ * it with SIGKILL (and waits for its tar and download helpers to go).
+ */
+async function killMidPull(storage: string, repo: string, held: Buffer, ready: () => Promise<boolean>): Promise<void> {
+  const p = await proxy();
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, storage, `${p.host}/${repo}`, sha256(held), String(MIB / 2)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, storage, `${p.host}/test/two:1`, sha256(img.layers[1]?.blob ?? Buffer.alloc(0)), String(MIB / 2)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const line = await lineOf(child, /^(mid|pulled|error)/);
-      assert.equal(line, 'mid', 'the child is mid-layer');
+      assert.equal(await lineOf(child, /^(mid|pulled|error)/), 'mid', 'the child is mid-layer');
+      for (let i = 0; i < 500 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(await ready(), 'the child reached the state to kill it in');
+    } finally {
       const helpers = await childrenOf(child.pid as number);
       child.kill('SIGKILL');
       await exited;
       // its tar sees the end of its input and exits: wait, so nothing writes into the store below
       for (const h of helpers) await gone(h);
-    } finally {
-      p.release();
-      await p.close();
     }
-    // what the killed process left: the interrupted layer's record, still marked incomplete
-    const records = async (): Promise<{ id: string; incomplete?: boolean }[]> =>
-      Promise.all((await readdir(join(storage, 'layers'))).filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(join(storage, 'layers', f), 'utf8'))));
-    const left = await records();
-    assert.equal(left.filter((r) => r.incomplete === true).length, 1, 'killed mid-layer: one incomplete layer record');
+  } finally {
+    p.release();
+    await p.close();
+  }
+}
+
+/** The re-pull, straight from the registry: the same image, every file of `check` byte for byte. */
+async function repullWhole(store: ImageStore, repo: string, want: BuiltImage, check: { name: string; content: Buffer }[]): Promise<void> {
+  const puller = new Puller({ storage: store, registries: { search: [] }, publish: () => undefined });
+  const again = (await puller.pull(`${reg.host}/${repo}`, { tlsVerify: false }))._unsafeUnwrap();
+  assert.equal(again.id, want.id);
+  assert.equal(again.digest, want.manifestDigest);
+  const ctrId = 'c'.repeat(64);
+  (await store.createContainerLayer(ctrId, want.id))._unsafeUnwrap();
+  const root = (await store.mountContainer(ctrId))._unsafeUnwrap();
+  for (const f of check) assert.ok((await readFile(join(root, f.name))).equals(f.content), `${f.name} is complete`);
+  (await store.unmountContainer(ctrId))._unsafeUnwrap();
+  (await store.removeContainerLayer(ctrId))._unsafeUnwrap();
+}
+
+describe('kill -9 of the Node process mid-pull', () => {
+  it('mid-extraction: no image and no half-written layer trusted; a re-pull yields the same, complete image', async () => {
+    const storage = join(dir, 'killed-extracting');
+    const big = bigFirst.layers[0]?.blob ?? Buffer.alloc(0);
+    // the big first layer streams straight into its extraction: its record says incomplete
+    await killMidPull(storage, 'test/three:1', big, async () => (await records(storage)).some((r) => r.incomplete === true));
+    assert.equal((await records(storage)).filter((r) => r.incomplete === true).length, 1, 'killed mid-layer: one incomplete layer record');
     const store = (await ImageStore.open(storage, { driver: 'vfs' }))._unsafeUnwrap();
     assert.deepEqual((await store.images())._unsafeUnwrap(), [], 'no image');
-    const layers = (await store.layers())._unsafeUnwrap();
-    assert.deepEqual(layers.map((l) => l.diffId), [sha256(img.layers[0]?.tar ?? Buffer.alloc(0))], 'only the first, complete layer');
-    assert.deepEqual((await records()).map((r) => r.id), layers.map((l) => l.id), 'the incomplete record is gone');
-    assert.deepEqual((await readdir(join(storage, 'vfs'))).sort(), layers.map((l) => l.id), 'and so is its directory');
-    // the re-pull, straight from the registry
-    const puller = new Puller({ storage: store, registries: { search: [] }, publish: () => undefined });
-    const again = (await puller.pull(`${reg.host}/test/two:1`, { tlsVerify: false }))._unsafeUnwrap();
-    assert.equal(again.id, img.id);
-    assert.equal(again.digest, img.manifestDigest);
-    // the big layer is whole: every file of it, byte for byte
-    const ctrId = 'c'.repeat(64);
-    (await store.createContainerLayer(ctrId, img.id))._unsafeUnwrap();
-    const root = (await store.mountContainer(ctrId))._unsafeUnwrap();
-    for (const f of files) assert.ok((await readFile(join(root, f.name))).equals(f.content), `${f.name} is complete`);
-    (await store.unmountContainer(ctrId))._unsafeUnwrap();
-    (await store.removeContainerLayer(ctrId))._unsafeUnwrap();
+    assert.deepEqual((await store.layers())._unsafeUnwrap(), [], 'no layer');
+    assert.deepEqual(await records(storage), [], 'the incomplete record is gone');
+    assert.deepEqual(await readdir(join(storage, 'vfs')), [], 'and so is its directory');
+    assert.deepEqual(await readdir(join(storage, 'tmp')), [], 'and the downloads ahead');
+    await repullWhole(store, 'test/three:1', bigFirst, files);
+  });
+
+  it('mid-download of a later layer: only complete layers stay; a re-pull yields the same, complete image', async () => {
+    const storage = join(dir, 'killed-downloading');
+    const firstId = sha256(img.layers[0]?.tar ?? Buffer.alloc(0)).slice(7);
+    // the base layer is stored while the big second one downloads ahead (held by the proxy)
+    await killMidPull(storage, 'test/two:1', img.layers[1]?.blob ?? Buffer.alloc(0), async () => (await records(storage)).some((r) => r.id === firstId && r.incomplete !== true));
+    assert.ok((await readdir(join(storage, 'tmp'))).some((f) => f.includes('prefetch')), 'the download ahead was under way');
+    const store = (await ImageStore.open(storage, { driver: 'vfs' }))._unsafeUnwrap();
+    assert.deepEqual((await store.images())._unsafeUnwrap(), [], 'no image');
+    assert.deepEqual((await store.layers())._unsafeUnwrap().map((l) => l.id), [firstId], 'only the first, complete layer');
+    assert.deepEqual(await readdir(join(storage, 'tmp')), [], 'the partial download is swept');
+    await repullWhole(store, 'test/two:1', img, files);
   });
 });
 
@@ -196,5 +236,34 @@ describe('runtime.close() with a pull in flight', () => {
       await p.close();
     }
     await assertEmptyStore(storage);
+  });
+});
+
+describe('concurrent layer downloads', () => {
+  it('requests the next layers while the first is still streaming; the image is whole, no temporary is left', async () => {
+    const p = await proxy();
+    const storage = join(dir, 'concurrent-store');
+    const store = (await ImageStore.open(storage, { driver: 'vfs' }))._unsafeUnwrap();
+    try {
+      const puller = new Puller({ storage: store, registries: { search: [] }, publish: () => undefined });
+      const pulling = puller.pull(`${p.host}/test/three:1`, { tlsVerify: false });
+      await p.stalled;
+      const later = bigFirst.layers.slice(1).map((l) => `GET /v2/test/three/blobs/${sha256(l.blob)}`);
+      for (let i = 0; i < 500 && !later.every((r) => p.seen.includes(r)); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(later.filter((r) => !p.seen.includes(r)), [], 'the later layers were requested while the first was held');
+      p.release();
+      const got = (await pulling)._unsafeUnwrap();
+      assert.equal(got.id, bigFirst.id);
+      assert.deepEqual(await readdir(join(storage, 'tmp')), []);
+      const ctrId = 'd'.repeat(64);
+      (await store.createContainerLayer(ctrId, got.id))._unsafeUnwrap();
+      const root = (await store.mountContainer(ctrId))._unsafeUnwrap();
+      assert.equal(await readFile(join(root, 'etc/layer3'), 'utf8'), 'layer 3\n');
+      assert.ok((await readFile(join(root, files[47]?.name ?? ''))).equals(files[47]?.content ?? Buffer.alloc(0)));
+      (await store.removeContainerLayer(ctrId))._unsafeUnwrap();
+    } finally {
+      p.release();
+      await p.close();
+    }
   });
 });

@@ -10,6 +10,8 @@ import { createServer, request as httpRequest, type ServerResponse } from 'node:
 export interface StallingProxy {
   /** `127.0.0.1:<port>`. */
   host: string;
+  /** Requests seen, as `METHOD path`. */
+  seen: string[];
   /** Resolves once some blob response has sent `stallAfter` bytes and is held. */
   stalled: Promise<void>;
   /** Lets held and later responses through. */
@@ -32,7 +34,9 @@ export async function stallingProxy(target: string, stallAfter: number, minSize 
       upstream.resume();
     });
   };
+  const seen: string[] = [];
   const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
     const up = httpRequest({ host: thost, port: Number(tport), method: req.method, path: req.url, headers: req.headers }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       const size = Number(upRes.headers['content-length'] ?? 0);
@@ -67,6 +71,7 @@ export async function stallingProxy(target: string, stallAfter: number, minSize 
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     host: `127.0.0.1:${port}`,
+    seen,
     stalled,
     release() {
       released = true;
