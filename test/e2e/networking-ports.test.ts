@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import type { Container } from '../../src/index.js';
 import { must } from '../support/engine.js';
-import { getEventually, tryBindUdp as udpBind, tryListen as tcpListen, useNetEngine } from './support/net-engine.js';
+import { getEventually, run, tryBindUdp as udpBind, tryListen as tcpListen, useNetEngine } from './support/net-engine.js';
 
 const root = process.getuid?.() === 0;
 
@@ -51,6 +51,18 @@ describe('published ports: reservation and free-port picking', { skip: !root && 
     assert.equal(await tcpListen('127.0.0.1', local), '');
     assert.equal(await tcpListen('0.0.0.0', any), '');
     assert.equal(await udpBind('127.0.0.1', udp), '');
+  });
+
+  it('the container does not inherit the reserving sockets (conmon keeps them to itself)', async () => {
+    const quiet = await e.shell('quiet', { networks: { p0: {} }, ports: [{ hostIP: '127.0.0.1', containerPort: 80 }, { hostIP: '127.0.0.1', containerPort: 53, protocol: 'udp' }] });
+    await must(quiet.start());
+    const port = await hostPort(quiet, '80/tcp');
+    e.ports.push(port, await hostPort(quiet, '53/udp'));
+    assert.equal(await tcpListen('127.0.0.1', port), 'EADDRINUSE');
+    const fds = (await run(quiet, 'ls -l /proc/1/fd')).out;
+    assert.match(fds, / -> /);
+    assert.doesNotMatch(fds, /socket:/);
+    await must(quiet.stop({ timeout: 0 }));
   });
 
   it('picks free host ports (hostPort omitted or 0), distinct, never one a listener holds', async () => {
