@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { BLOCK_SIZE, ParallelGzip } from '../../src/image/push/parallel-gzip.js';
 import { compressor } from '../../src/image/push/compress.js';
+import { mapLimited } from '../../src/image/push/push-image.js';
 import { checkPushArgs, parsePushDestination } from '../../src/image/push/push-runtime.js';
 import { BlobInfoCache } from '../../src/image/store/blob-info.js';
 import { decompressor } from '../../src/image/store/decompress.js';
@@ -148,5 +149,48 @@ describe('push destination and options', () => {
     ] as const) {
       assert.equal(checkPushArgs(image, dest, opts)._unsafeUnwrapErr().code, 'InvalidArg', JSON.stringify([image, opts]));
     }
+  });
+});
+
+describe('layers at once (mapLimited)', () => {
+  it('keeps order and the limit', async () => {
+    let running = 0;
+    let most = 0;
+    const out = await mapLimited([5, 1, 4, 2, 3], 2, async (x) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, x * 3));
+      running--;
+      return x * 10;
+    });
+    assert.deepEqual(out, [50, 10, 40, 20, 30]);
+    assert.equal(most, 2);
+  });
+
+  it('on a failure: starts nothing more, tells the caller (who aborts the rest), and returns only once the running items settled', async () => {
+    const started: number[] = [];
+    const settled: number[] = [];
+    const ac = new AbortController();
+    const boom = new Error('first');
+    await assert.rejects(
+      mapLimited(
+        [0, 1, 2, 3],
+        2,
+        async (i) => {
+          started.push(i);
+          try {
+            if (i === 0) throw boom;
+            // item 1 runs until aborted
+            await new Promise((_, reject) => ac.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+          } finally {
+            settled.push(i);
+          }
+        },
+        (e) => ac.abort(e),
+      ),
+      (e) => e === boom,
+    );
+    assert.deepEqual(started, [0, 1]);
+    assert.deepEqual(settled.sort(), [0, 1]);
+    assert.equal(ac.signal.reason, boom);
   });
 });

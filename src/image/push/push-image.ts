@@ -167,23 +167,32 @@ class PushSession {
   }
 }
 
-/** Runs `fn` over `items` with at most `limit` at once; results in order; the first failure wins. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `fn` over `items` with at most `limit` at once; results in order.
+ * On the first failure no new item starts, `onFailure` is told (to abort
+ * the items running), and the failure is thrown once every running item
+ * has settled: nothing keeps working after the call returned.
+ */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>, onFailure: (e: unknown) => void = () => undefined): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
+    while (failure === undefined && next < items.length) {
       const i = next++;
       try {
         out[i] = await fn(items[i] as T);
       } catch (e) {
-        failed = true;
-        throw e;
+        if (failure === undefined) {
+          failure = { error: e };
+          onFailure(e);
+        }
+        return;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
   return out;
 }
 
@@ -208,9 +217,12 @@ export async function pushImage(ctx: PushContext, rec: ImageRecord, dest: ImageR
   const reference = dest.digest ?? dest.tag;
   if (reference === undefined) throw libpodError('InvalidArg', 'push destination has neither tag nor digest');
   const image = await unwrap(imageToSave(ctx.storage, rec, []));
-  const client = await clientFor(ctx, dest, opts);
+  // a failed layer aborts the other layers' transfers (the caller's signal aborts everything)
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const client = await clientFor(ctx, dest, { ...opts, signal });
   const session = new PushSession(ctx, client, dest, await unwrap(ctx.storage.images()));
-  const layers = await mapLimited(image.layers, LAYER_CONCURRENCY, (l) => session.layer(l, opts.compression));
+  const layers = await mapLimited(image.layers, LAYER_CONCURRENCY, (l) => session.layer(l, opts.compression), (e) => stop.abort(e));
   const config = image.config;
   if ((await session.reuse(config.digest, config.bytes.length)) === undefined) {
     await session.upload(async function* () {
