@@ -16,6 +16,9 @@ import { fileURLToPath } from 'node:url';
 /** How long the exit command leaves a live Runtime to tear down first (seconds). */
 export const EXIT_TEARDOWN_DELAY_S = 1;
 
+/** How long the exit teardown may take before `timeout` kills it (seconds). */
+export const EXIT_TEARDOWN_TIMEOUT_S = 120;
+
 /** `node [--import tsx] <exit-command script>`. */
 function nodeScript(): string[] {
   const fromSource = import.meta.url.endsWith('.ts');
@@ -25,6 +28,8 @@ function nodeScript(): string[] {
 
 /** The exit command for the pending teardown file `pendingPath` of one OCI create (`token`). */
 export function exitTeardownCommand(pendingPath: string, token: string): string[] {
-  // sh -c SCRIPT $0 $1...: no argument is ever parsed by the shell.
-  return ['/bin/sh', '-c', `sleep ${EXIT_TEARDOWN_DELAY_S}; test -e "$0" && exec "$@"`, pendingPath, ...nodeScript(), pendingPath, token];
+  // sh -c SCRIPT $0 $1...: no argument is ever parsed by the shell. From `/` (conmon's directory, the
+  // bundle, goes with the container), and bounded: a teardown stuck for minutes is killed (its locks die with it).
+  const script = `sleep ${EXIT_TEARDOWN_DELAY_S}; test -e "$0" || exit 0; cd / || exit 1; command -v timeout >/dev/null && exec timeout -k 5 ${EXIT_TEARDOWN_TIMEOUT_S} "$@"; exec "$@"`;
+  return ['/bin/sh', '-c', script, pendingPath, ...nodeScript(), pendingPath, token];
 }

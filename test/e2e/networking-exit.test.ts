@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Runtime } from '../../src/index.js';
@@ -50,6 +50,26 @@ function allocations(runRoot: string, network: string, id: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Exit-command processes (sh, sleep or node) naming a path under `dir`. */
+function exitCommands(dir: string): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmd.includes(dir) && cmd.includes('exit-teardown') && !cmd.includes('conmon')) out.push(`${d}: ${cmd}`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Every exit command of the test ended (they are bounded: a hung one would stay). */
+async function assertExitCommandsEnded(dir: string): Promise<void> {
+  assert.ok(await eventually(() => exitCommands(dir).length === 0, (EXIT_TEARDOWN_DELAY_S + 15) * 1000), `exit commands left:\n${exitCommands(dir).join('\n')}`);
 }
 
 /** httpd on port 80: the first run for `s` seconds then exits 0, later runs until stopped (as net-exit-child.ts). */
@@ -110,6 +130,7 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
         } finally {
           await rt.close();
         }
+        await assertExitCommandsEnded(roots.dir);
         await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
         await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: [SUBNET], bridges: [BRIDGE], ports: [port] });
       } finally {
@@ -151,6 +172,7 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
       } finally {
         await rt.close();
       }
+      await assertExitCommandsEnded(roots.dir);
       await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
       await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: [SUBNET], bridges: [BRIDGE], ports: [port] });
     } finally {

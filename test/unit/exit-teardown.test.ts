@@ -10,7 +10,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { pendingTeardownPath, runExitTeardown, type PendingTeardown } from '../../src/network/exit-teardown.js';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { exitTeardownCommand } from '../../src/cleanup/exit-hook.js';
+import { pendingTeardownPath, runExitTeardown, writePendingTeardown, type PendingTeardown } from '../../src/network/exit-teardown.js';
 import { fakeEngine, must, type FakeEngine } from '../support/engine.js';
 
 describe('exit teardown (fake backend)', () => {
@@ -78,5 +82,23 @@ describe('exit teardown (fake backend)', () => {
     assert.deepEqual((await pending(c.id)).networks, ['n2']);
     assert.equal((await pending(c.id)).token, token);
     await must(c.stop({ timeout: 0 }));
+  });
+
+  it('the exit command runs from a directory removed meanwhile (conmon\'s bundle goes with the container) and exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'libpod-ts-hook-'));
+    try {
+      const runDir = join(dir, 'networks');
+      await must(writePendingTeardown(runDir, 'c1', { token: 'current', netns: join(dir, 'netns'), networks: [] }));
+      const cwd = join(dir, 'bundle');
+      await mkdir(cwd);
+      const [program, ...args] = exitTeardownCommand(pendingTeardownPath(runDir, 'c1'), 'stale');
+      const child = spawn(program!, args, { cwd, stdio: 'ignore' });
+      await rmdir(cwd);
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      assert.equal(code, 0);
+      assert.ok(existsSync(pendingTeardownPath(runDir, 'c1')), 'a stale token leaves the file');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
