@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ImageStore } from '../../src/image/store/image-store.js';
+import { BlobStore } from '../../src/image/store/blobs.js';
+import { createContainerLayer } from '../../src/image/store/container-layers.js';
+import { VfsDriver } from '../../src/image/store/drivers/vfs.js';
+import { removeImage } from '../../src/image/store/image-put.js';
+import { storeLayout } from '../../src/image/store/layout.js';
+import { containerLock, STORE_LOCK, type StoreCore } from '../../src/image/store/store-core.js';
+import { StoreLocks } from '../../src/locks/process-locks.js';
 import { chainIdOf } from '../../src/image/store/digest.js';
 import { jsZstdDecompressor } from '../../src/image/store/decompress.js';
 import { compress, digestOf, imageDocs, layerTar, putTestImage } from '../fixtures/image-layers.js';
@@ -132,5 +139,47 @@ describe('image store (vfs)', () => {
     // and a put of it works afterwards
     await must(store.putLayer({ blob: Readable.from([tar]), diffId: digestOf(tar) }));
     assert.equal((await readFile(join(dir, 'storage', 'driver'), 'utf8')).trim(), 'vfs');
+  });
+
+  it('container layer directories without a record (a crash between the two steps) are swept at open, unless their container is being made', async () => {
+    const storage = join(dir, 'storage');
+    const img = await putTestImage(store, [await base()]);
+    await must(store.createContainerLayer(CTR, img.id));
+    const orphan = 'd'.repeat(64);
+    const busy = 'e'.repeat(64);
+    for (const id of [orphan, busy]) await mkdir(join(storage, 'vfs-containers', id, 'rootfs'), { recursive: true });
+    const held = await new StoreLocks(storage).tryAcquire(containerLock(busy));
+    assert.ok(held);
+    try {
+      store = await must(ImageStore.open(storage));
+      assert.deepEqual((await readdir(join(storage, 'vfs-containers'))).sort(), [CTR, busy].sort(), 'the orphan is swept, the recorded and the busy ones stay');
+    } finally {
+      await held.release();
+    }
+    store = await must(ImageStore.open(storage));
+    assert.deepEqual(await readdir(join(storage, 'vfs-containers')), [CTR]);
+    assert.equal((await must(store.containerLayer(CTR))).imageId, img.id);
+  });
+
+  it('an image removed while a container layer is being made: NoSuchImage, nothing left', async () => {
+    const storage = join(dir, 'storage');
+    const img = await putTestImage(store, [await base()]);
+    const layout = storeLayout(storage);
+    const locks = new StoreLocks(storage);
+    const core: StoreCore = { layout, locks, blobs: new BlobStore(layout.blobs, layout.tmp), driver: new VfsDriver(storage) };
+    // another process removes the image right after this one made the directories
+    class Racing extends VfsDriver {
+      override async createContainer(id: string, layers: readonly string[]): Promise<void> {
+        await super.createContainer(id, layers);
+        await locks.with(STORE_LOCK, () => removeImage(core, img.id));
+      }
+    }
+    const e = await createContainerLayer({ ...core, driver: new Racing(storage) }, CTR, img.id).then(
+      () => undefined,
+      (x: unknown) => x as { code?: string },
+    );
+    assert.equal(e?.code, 'NoSuchImage');
+    assert.deepEqual(await readdir(join(storage, 'containers')), []);
+    assert.deepEqual(await readdir(join(storage, 'vfs-containers')), []);
   });
 });

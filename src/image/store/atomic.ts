@@ -2,7 +2,10 @@
  * Crash-safe record files: a record is written to a temporary file in the
  * same directory, flushed (fsync), renamed over the final name and the
  * directory flushed, so a reader (or a later process after kill -9) sees the
- * old record or the new one, never a torn one. Temporaries start with `.tmp-`
+ * old record or the new one, never a torn one. Without `durable` the two
+ * flushes are left out: the rename alone makes the write atomic for every
+ * reader and across a kill -9 (the page cache outlives the process), not
+ * across a power loss. Temporaries start with `.tmp-`
  * and carry their writer's pid: readers ignore them and `sweepTemps` removes
  * those whose writer is gone.
  * @module
@@ -29,13 +32,13 @@ export function tempPath(path: string): string {
   return join(dirname(path), `${TMP_PREFIX}${process.pid}-${basename(path)}-${randomBytes(6).toString('hex')}`);
 }
 
-/** Writes `data` to `path` atomically and durably (temp + fsync + rename + fsync dir). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+/** Writes `data` to `path` atomically and, when `durable` (the default), durably (temp + fsync + rename + fsync dir). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, durable = true): Promise<void> {
   const tmp = tempPath(path);
   const fd = await open(tmp, 'wx', mode);
   try {
     await fd.writeFile(data);
-    await fd.sync();
+    if (durable) await fd.sync();
   } catch (e) {
     await fd.close();
     await rm(tmp, { force: true });
@@ -48,12 +51,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(tmp, { force: true });
     throw e;
   }
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
 }
 
 /** {@link writeFileAtomic} of `value` as JSON. */
-export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  return writeFileAtomic(path, `${JSON.stringify(value)}\n`);
+export function writeJsonAtomic(path: string, value: unknown, durable = true): Promise<void> {
+  return writeFileAtomic(path, `${JSON.stringify(value)}\n`, 0o600, durable);
 }
 
 /** Parsed JSON of `path`, or `undefined` when it does not exist. */
@@ -68,10 +71,10 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
   return JSON.parse(text) as T;
 }
 
-/** Removes `path` durably (unlink + fsync of its directory); missing is fine. */
-export async function removeFileDurably(path: string): Promise<void> {
+/** Removes `path`, when `durable` (the default) durably (unlink + fsync of its directory); missing is fine. */
+export async function removeFileDurably(path: string, durable = true): Promise<void> {
   await rm(path, { force: true });
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
 }
 
 /** Names of the `*.json` records in `dir` (temporaries skipped); a missing dir is empty. */

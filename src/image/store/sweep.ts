@@ -1,11 +1,12 @@
 /**
  * Sweeping at open (containers/storage's incomplete-layer cleanup): records
  * left `incomplete` by a writer that is gone (its lock is free) are removed
- * with their directories; temporaries of dead processes go too. A writer
+ * with their directories, and so are container layer directories without a
+ * record; temporaries of dead processes go too. A writer
  * that is alive holds its lock, so its work in progress is never touched.
  * @module
  */
-import { sweepTemps } from './atomic.js';
+import { recordNames, sweepTemps } from './atomic.js';
 import { containerLock, layerLock, listRecords, removeRecord, STORE_LOCK, type StoreCore } from './store-core.js';
 
 async function sweepKind(core: StoreCore, kind: 'layers' | 'containers'): Promise<string[]> {
@@ -26,10 +27,28 @@ async function sweepKind(core: StoreCore, kind: 'layers' | 'containers'): Promis
   return swept;
 }
 
+/** Container layer directories without a record (made or removed by a process that died between the two steps). */
+async function sweepContainerDirs(core: StoreCore): Promise<string[]> {
+  const recorded = new Set(await recordNames(core.layout.containers));
+  const swept: string[] = [];
+  for (const id of await core.driver.containerIds()) {
+    if (recorded.has(id)) continue;
+    const lock = await core.locks.tryAcquire(containerLock(id));
+    if (!lock) continue;
+    try {
+      await core.driver.removeContainer(id);
+      swept.push(id);
+    } finally {
+      await lock.release();
+    }
+  }
+  return swept;
+}
+
 /** Removes what crashed writers left; resolves to the ids of swept layers and containers. */
 export async function sweep(core: StoreCore): Promise<string[]> {
   return core.locks.with(STORE_LOCK, async () => {
-    const swept = [...(await sweepKind(core, 'layers')), ...(await sweepKind(core, 'containers'))];
+    const swept = [...(await sweepKind(core, 'layers')), ...(await sweepKind(core, 'containers')), ...(await sweepContainerDirs(core))];
     await sweepTemps(core.layout.tmp, '');
     for (const dir of [core.layout.layers, core.layout.images, core.layout.containers]) await sweepTemps(dir);
     return swept;

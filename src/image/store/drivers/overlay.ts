@@ -143,21 +143,28 @@ export class OverlayDriver implements StorageDriver {
   }
 
   async createContainer(id: string, layers: readonly string[]): Promise<void> {
-    await this.removeContainer(id);
     const dir = this.#ctrDir(id);
-    await mkdir(dir, { mode: 0o700 });
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // an earlier attempt's directories: redo them
+      await this.removeContainer(id);
+      await mkdir(dir, { mode: 0o700 });
+    }
     const top = layers.at(-1);
-    // The merged root shows the upper dir's mode and owner: take the image's.
-    await this.#mkdirLike(join(dir, 'diff'), top === undefined ? undefined : this.#diff(top));
-    await mkdir(join(dir, 'work'), { mode: 0o700 });
-    await mkdir(join(dir, 'merged'), { mode: 0o700 });
-    if (top === undefined) await mkdir(join(dir, 'empty'), { mode: 0o700 });
+    await Promise.all([
+      // The merged root shows the upper dir's mode and owner: take the image's.
+      this.#mkdirLike(join(dir, 'diff'), top === undefined ? undefined : this.#diff(top)),
+      mkdir(join(dir, 'work'), { mode: 0o700 }),
+      mkdir(join(dir, 'merged'), { mode: 0o700 }),
+      top === undefined ? mkdir(join(dir, 'empty'), { mode: 0o700 }) : undefined,
+    ]);
   }
 
   async #lowerdir(id: string, layers: readonly string[]): Promise<string> {
     if (layers.length === 0) return join(this.#ctrDir(id), 'empty');
-    const links: string[] = [];
-    for (const l of [...layers].reverse()) links.push((await readFile(join(this.#home, l, 'link'), 'utf8')).trim());
+    const links = await Promise.all([...layers].reverse().map(async (l) => (await readFile(join(this.#home, l, 'link'), 'utf8')).trim()));
     return links.join(':');
   }
 
