@@ -1,6 +1,7 @@
 /**
  * The floor of a container life with a published port: the OCI layer
- * (bench/oci-layer.ts: conmon + runc, the engine's seccomp profile) plus
+ * (bench/oci-layer.ts: conmon + runc, the engine's seccomp profile, conmon
+ * holding the published port as the engine asks) plus
  * netavark's own setup and teardown, called directly with the JSON the
  * engine sends, on a network namespace the floor makes (`unshare --net=<file>
  * true`, then `umount`), with addresses handed out by a counter. Nothing of
@@ -118,7 +119,9 @@ export async function networkFloorSubject(workDir: string, runDir: string, rootf
       const record = i >= 0;
       const w = await wire(`${prefix}.${3 + (counter++ % 250)}`, net.hostPort, record);
       await timed('oci', record, async () => {
-        w.ctr = await layer.createAndStart(['/bin/true'], w.netns);
+        // conmon holds the published port while the container runs, as the engine asks it to.
+        const reservePorts = [{ hostIP: '127.0.0.1', hostPort: net.hostPort, protocol: 'tcp' as const }];
+        w.ctr = await layer.createAndStart(['/bin/true'], { netns: w.netns, reservePorts });
         await layer.waitTrue(w.ctr.id);
         await layer.remove(w.ctr.id);
       });
@@ -126,7 +129,7 @@ export async function networkFloorSubject(workDir: string, runDir: string, rootf
     },
     startNeighbour: async () => {
       neighbour = await wire(`${prefix}.2`, undefined, false);
-      neighbour.ctr = await layer.createAndStart(['/bin/sleep', '3600'], neighbour.netns);
+      neighbour.ctr = await layer.createAndStart(['/bin/sleep', '3600'], { netns: neighbour.netns });
     },
     stopNeighbour: async () => {
       const w = neighbour;

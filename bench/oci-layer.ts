@@ -15,6 +15,7 @@ import { generateExecSessionId, generateId } from '../src/define/ids.js';
 import { ConmonOciRuntime } from '../src/oci/conmon/conmon-oci-runtime.js';
 import { execProcess, generateSpec } from '../src/container/oci-spec.js';
 import { chooseSeccompProfile } from '../src/container/seccomp.js';
+import type { OciCreateRequest } from '../src/oci/oci-runtime.js';
 import type { OciProcess } from '../src/oci/oci-spec-types.js';
 import { must, type Subject } from './measure.js';
 
@@ -31,8 +32,12 @@ export interface OciLayer {
   readonly oci: ConmonOciRuntime;
   /** Bundle directory of container `id`. */
   bundleOf(id: string): string;
-  /** Creates (spec from the engine's own generator, engine defaults) and starts a container, in network namespace `netns` if given. */
-  createAndStart(command: string[], netns?: string): Promise<OciContainer>;
+  /**
+   * Creates (spec from the engine's own generator, engine defaults) and starts a container, in
+   * network namespace `netns` if given, with conmon holding `reservePorts` (as the engine asks
+   * for published ports).
+   */
+  createAndStart(command: string[], opts?: { netns?: string; reservePorts?: OciCreateRequest['reservePorts'] }): Promise<OciContainer>;
   /** Waits for the exit of `/bin/true` (status 0). */
   waitTrue(id: string): Promise<void>;
   /** Deletes the container and its bundle. */
@@ -55,7 +60,7 @@ export async function ociLayer(workDir: string, runDir: string, rootfs: string):
   return {
     oci,
     bundleOf,
-    createAndStart: async (command, netns) => {
+    createAndStart: async (command, { netns, reservePorts } = {}) => {
       const id = generateId();
       const bundlePath = bundleOf(id);
       const config = defaultContainerConfig(`bench-${id.slice(0, 12)}`, { rootfs, command, network: 'none' });
@@ -77,7 +82,8 @@ export async function ociLayer(workDir: string, runDir: string, rootfs: string):
       // Written while conmon starts, as the engine does.
       const bundleReady = attempt(() => writeFile(join(bundlePath, 'config.json'), JSON.stringify(spec)));
       live.add(id);
-      must(await oci.create({ id, name: config.name, bundlePath, spec, bundleReady, logPath: join(bundlePath, 'ctr.log') }), 'create');
+      const logPath = join(bundlePath, 'ctr.log');
+      must(await oci.create({ id, name: config.name, bundlePath, spec, bundleReady, logPath, ...(reservePorts ? { reservePorts } : {}) }), 'create');
       must(await oci.start(id), 'start');
       if (!spec.process) throw new Error('generated spec without process');
       return { id, process: spec.process };

@@ -13,7 +13,10 @@
  * allocated, record saved (so a crash from here on leaves a record a
  * teardown can undo), pending teardown written (conmon's exit command can
  * undo it with no Runtime open: `network-exit.ts`), netavark, record saved
- * with the endpoints. A failure undoes every step.
+ * with the endpoints. A failure undoes every step. The create step runs
+ * the netavark half (and the /etc files' content) while the OCI runtime
+ * creates the container, unless OCI hooks or a restore need the namespace
+ * wired first (`deferWiring`).
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -47,6 +50,13 @@ export interface NetworkSpecPart {
   mounts: VolumeMount[];
   /** What the OCI runtime runs once the container exited (the network's exit teardown). */
   exitHook?: string[];
+  /**
+   * With `deferWiring`: the second half of the setup (netavark's, then the
+   * /etc files' content), for the caller to run while the OCI runtime
+   * creates the container and to settle before anything else; on failure
+   * it has released what the setup held.
+   */
+  wire?: () => ResultAsync<void, LibpodError>;
 }
 
 const ETC_FILES = ['hosts', 'resolv.conf', 'hostname'] as const;
@@ -153,6 +163,15 @@ export function writeEtcFiles(s: CtrSession): ResultAsync<void, LibpodError> {
   );
 }
 
+/** Creates the container's /etc files empty when missing (content: {@link writeEtcFiles}). */
+function touchEtcFiles(s: CtrSession): ResultAsync<void, LibpodError> {
+  const dir = etcDir(s.ctx.runRoot, s.rec.id);
+  return attempt(async () => {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await Promise.all(ETC_FILES.map((f) => writeFile(join(dir, f), '', { flag: 'a', mode: 0o644 })));
+  }, 'Internal', `creating /etc files of container ${s.rec.id}`);
+}
+
 /**
  * Releases what a (partial) setup holds: namespace, pending teardown,
  * addresses (last: releasing twice is harmless), the record's network state.
@@ -166,29 +185,54 @@ function release(s: CtrSession, net: ContainerNetworkState): ResultAsync<void, L
 }
 
 /**
+ * A setup in two halves: `net` is what the first half made (namespace,
+ * ports, addresses, record saved, exit teardown armed under `token`);
+ * `wire` is the second (netavark's setup, record saved with the endpoints),
+ * which undoes the first when it fails.
+ */
+interface PreparedNetworking {
+  net: ContainerNetworkState;
+  token: string;
+  wire: () => ResultAsync<ContainerNetworkState, LibpodError>;
+}
+
+/**
  * Sets up bridge networking for an OCI create; returns the token of its
  * exit teardown. Networking already set up is kept (e.g. a restart by the
  * policy) unless its exit command tore it down meanwhile.
  */
 export function setupNetworking(s: CtrSession): ResultAsync<{ net: ContainerNetworkState; token: string }, LibpodError> {
+  return prepareNetworking(s).andThen(({ token, wire }) => wire().map((net) => ({ net, token })));
+}
+
+/** The first half of {@link setupNetworking}. */
+function prepareNetworking(s: CtrSession): ResultAsync<PreparedNetworking, LibpodError> {
   const existing = s.rec.state.network;
   if (!existing) return freshSetup(s);
   return rearmExitTeardown(s).andThen((token) =>
     token !== undefined
-      ? okAsync({ net: existing, token })
+      ? okAsync({ net: existing, token, wire: () => okAsync(existing) })
       : teardownNetworking(s).andThen(() => (s.rec.state.network ? errAsync(libpodError('Internal', `networking of container ${s.rec.id} could not be torn down`)) : freshSetup(s))),
   );
 }
 
-function freshSetup(s: CtrSession): ResultAsync<{ net: ContainerNetworkState; token: string }, LibpodError> {
+function freshSetup(s: CtrSession): ResultAsync<PreparedNetworking, LibpodError> {
   const names = Object.keys(attachmentsOf(s.rec) ?? {});
   const path = netnsPath(s.ctx.runRoot, s.rec.id);
   return ResultAsync.combine([configsOf(s, names), portsInUse(s), aliasesOf(s)]).andThen(([configs, taken, extra]) => {
     const missing = names.find((n) => !configs[n]);
     if (missing) return lookupNetworkConfig(s.ctx, missing).map(() => undefined as never);
     const net: ContainerNetworkState = { netns: path, addresses: {}, endpoints: {}, ports: [] };
-    let token = '';
-    const steps = attempt(() => resolvePorts(s.rec.config.ports ?? [], taken), 'Internal', 'publishing ports')
+    const undo = <T>(e: LibpodError): ResultAsync<T, LibpodError> => failAfter(e, () => release(s, net));
+    const wire = (): ResultAsync<ContainerNetworkState, LibpodError> =>
+      s.ctx.network
+        .setup(path, requestFor(s, net, configs, extra, names))
+        .andThen((status) => {
+          net.endpoints = endpointsFrom(s, status, configs);
+          return save(s).map(() => net);
+        })
+        .orElse((e) => undo<ContainerNetworkState>(e));
+    return attempt(() => resolvePorts(s.rec.config.ports ?? [], taken), 'Internal', 'publishing ports')
       .andThen((ports) => {
         net.ports = ports;
         return s.ctx.network.createNamespace(path);
@@ -204,15 +248,8 @@ function freshSetup(s: CtrSession): ResultAsync<{ net: ContainerNetworkState; to
         return save(s);
       })
       .andThen(() => armExitTeardown(s, requestFor(s, net, configs, extra, names)))
-      .andThen((t) => {
-        token = t;
-        return s.ctx.network.setup(path, requestFor(s, net, configs, extra, names));
-      })
-      .andThen((status) => {
-        net.endpoints = endpointsFrom(s, status, configs);
-        return save(s).map(() => ({ net, token }));
-      });
-    return steps.orElse((e) => failAfter(e, () => release(s, net)));
+      .map((token): PreparedNetworking => ({ net, token, wire }))
+      .orElse((e) => undo<PreparedNetworking>(e));
   });
 }
 
@@ -254,8 +291,14 @@ function joinablePath(rec: ContainerRecord): ResultAsync<string, LibpodError> {
  * What the spec needs from networking, setting bridge networking up first
  * (called by the create step). Another container's namespace is joined
  * with its /etc files; a pod member gets its infra container's files.
+ *
+ * With `deferWiring`, only the first half of a new setup runs (namespace,
+ * ports, addresses, exit teardown: what the spec and the create name); the
+ * result's `wire` does the rest. Nothing in the namespace runs before the
+ * OCI start, so netavark can wire it while conmon and `runc create` work
+ * (the caller decides when that is safe: no OCI hooks, no restore).
  */
-export function networkForSpec(s: CtrSession): ResultAsync<NetworkSpecPart, LibpodError> {
+export function networkForSpec(s: CtrSession, deferWiring = false): ResultAsync<NetworkSpecPart, LibpodError> {
   const { rec } = s;
   const mode = rec.config.network;
   const hostname = rec.config.hostname ? { hostname: rec.config.hostname } : {};
@@ -265,14 +308,18 @@ export function networkForSpec(s: CtrSession): ResultAsync<NetworkSpecPart, Libp
     );
   }
   if (attachmentsOf(rec) && mode === 'bridge') {
-    return setupNetworking(s)
-      .andThen((set) => writeEtcFiles(s).orElse((e) => failAfter(e, () => teardownNetworking(s))).map(() => set))
-      .andThen(({ net, token }) =>
-        hostnameOf(s).map((h) => {
-          const exitHook = exitHookFor(s, token);
-          return { netnsPath: net.netns, hostname: h, mounts: etcMounts(rec, etcDir(s.ctx.runRoot, rec.id)), ...(exitHook ? { exitHook } : {}) };
-        }),
-      );
+    const mounts = etcMounts(rec, etcDir(s.ctx.runRoot, rec.id));
+    const wireAll = (wire: PreparedNetworking['wire']): ResultAsync<void, LibpodError> =>
+      wire().andThen(() => writeEtcFiles(s).orElse((e) => failAfter(e, () => teardownNetworking(s))));
+    return prepareNetworking(s).andThen(({ net, token, wire }) =>
+      hostnameOf(s).andThen((hostname) => {
+        const exitHook = exitHookFor(s, token);
+        const part = { netnsPath: net.netns, hostname, mounts, ...(exitHook ? { exitHook } : {}) };
+        if (!deferWiring) return wireAll(wire).map(() => part);
+        // The bind mounts' sources must exist at the create; wire() fills them in place.
+        return touchEtcFiles(s).map(() => ({ ...part, wire: () => wireAll(wire) }));
+      }),
+    );
   }
   if (rec.podId && !rec.isInfra) {
     return s.ctx.index.getPod(rec.podId).andThen((pod) => {

@@ -52,11 +52,22 @@ function podSetting(s: CtrSession): ResultAsync<PodSetting, LibpodError> {
   });
 }
 
-/** Builds the spec (plus precreate hooks) for the session's container. */
-function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHook[]; exitHook?: string[] }, LibpodError> {
+/** What {@link buildSpec} gives the create: the spec, hooks, and networking's deferred half. */
+interface BuiltSpec {
+  spec: OciSpec;
+  poststop: OciHook[];
+  exitHook?: string[];
+  wire?: () => ResultAsync<void, LibpodError>;
+}
+
+/**
+ * Builds the spec (plus precreate hooks) for the session's container. With
+ * `deferWiring`, networking's second half is left to the caller (`wire`).
+ */
+function buildSpec(s: CtrSession, deferWiring: boolean): ResultAsync<BuiltSpec, LibpodError> {
   const { rec } = s;
   const rootfsPath = rec.state.mountPoint ?? rec.config.rootfs ?? '';
-  return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumes]) => networkForSpec(s).andThen((net) => {
+  return ResultAsync.combine([podSetting(s), volumeMountsFor(s)]).andThen(([pod, volumes]) => networkForSpec(s, deferWiring).andThen((net): ResultAsync<BuiltSpec, LibpodError> => {
     const volumeMounts = [...volumes, ...net.mounts];
     const hostname = pod.hostname ?? net.hostname;
     const seccompProfile = chooseSeccompProfile(rec.config, { required: s.ctx.oci.features.runsProcesses !== false });
@@ -76,7 +87,7 @@ function buildSpec(s: CtrSession): ResultAsync<{ spec: OciSpec; poststop: OciHoo
     const workDir = ensureWorkDir(rootfsPath, proc?.cwd ?? '/', (mounts ?? []).map((m) => m.destination), proc?.user ?? { uid: 0, gid: 0 });
     if (workDir.isErr()) return errAsync(workDir.error);
     const exitHook = net.exitHook ? { exitHook: net.exitHook } : {};
-    if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [], ...exitHook });
+    if (!rec.config.hooksDir) return okAsync({ spec: spec.value, poststop: [], ...exitHook, ...(net.wire ? { wire: net.wire } : {}) });
     return selectHooks(rec.config.hooksDir, spec.value, rec.config.mounts.length > 0).andThen((hooks) =>
       runPrecreateHooks(hooks.precreate ?? [], spec.value).map((filtered) => ({ spec: filtered, poststop: hooks.poststop ?? [], ...exitHook })),
     );
@@ -89,14 +100,32 @@ function afterSettled<T>(pending: ResultAsync<unknown, LibpodError>, e: LibpodEr
 }
 
 /**
+ * The create and networking's deferred half, once both settled: a create
+ * whose networking failed is deleted from the runtime (networking released
+ * itself); a failed create leaves networking set up for the caller's
+ * cleanup to tear down, as when it failed after a whole setup.
+ */
+function bothSettled(s: CtrSession, created: ResultAsync<OciCreateResult, LibpodError>, wired: ResultAsync<void, LibpodError>): ResultAsync<OciCreateResult, LibpodError> {
+  return ResultAsync.fromSafePromise(Promise.all([created, wired])).andThen(([c, w]) => {
+    if (c.isErr()) return errAsync(c.error);
+    if (w.isErr()) return s.ctx.oci.delete(s.rec.id).orElse(() => okAsync(undefined)).andThen(() => errAsync(w.error));
+    return okAsync(c.value);
+  });
+}
+
+/**
  * Creates the container in the OCI runtime (libpod `init`): generates and
  * saves the spec (`saveSpec`, written while the runtime starts its monitor:
  * `bundleReady`), calls `create`, and records state `created`.
  */
 export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFrom?: string, restoreTcpEstablished = false): ResultAsync<void, LibpodError> {
   const paths = pathsOf(s);
-  return buildSpec(s)
-    .andThen(({ spec, poststop, exitHook }) =>
+  // netavark wires the namespace while conmon and runc create the container (nothing runs in it
+  // before the start), unless OCI hooks may look at it during the create or a restore runs the
+  // process at once: then first, as libpod does.
+  const deferWiring = !s.rec.config.hooksDir && !restoreFrom;
+  return buildSpec(s, deferWiring)
+    .andThen(({ spec, poststop, exitHook, wire }) =>
       attempt(() => mkdir(paths.bundlePath, { recursive: true, mode: 0o700 }), 'Internal', `creating the bundle of container ${s.rec.id}`).andThen(() => {
         const written = attempt(() => writeFile(paths.configJson, JSON.stringify(spec), { mode: 0o644 }), 'Internal', `writing runtime spec for container ${s.rec.id}`);
         const create = () =>
@@ -113,10 +142,11 @@ export function createInRuntime(s: CtrSession, retainRetries: boolean, restoreFr
           });
         // The record says the runtime has no such container: one it has anyway was left by a
         // crash between an earlier create and its save. Remove it and create again.
-        return create()
+        const wired = wire?.();
+        const created = create()
           .orElse((e) => (e.code === 'CtrExists' ? s.ctx.oci.delete(s.rec.id).andThen(create) : errAsync(e)))
-          .orElse((e) => afterSettled<OciCreateResult>(written, e))
-          .map((created) => ({ created, poststop }));
+          .orElse((e) => afterSettled<OciCreateResult>(written, e));
+        return (wired ? bothSettled(s, created, wired) : created).map((c) => ({ created: c, poststop }));
       }),
     )
     .andThen(({ created, poststop }) => {
