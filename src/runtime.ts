@@ -595,9 +595,11 @@ export class Runtime {
    * `'zstd'`) asks for another; uncompressed ones are gzipped. Credentials
    * and `tlsVerify` as for `pullImage`; `signal` aborts. Errors:
    * `NoSuchImage`, `Unauthorized`, `Registry`, `InvalidArg`. Emits `push`.
+   * `close()` aborts a push in flight (`RuntimeFinalized`, no manifest
+   * written) and waits for it to stop.
    */
   pushImage(image: Image | string, dest: string, opts: PushOptions = {}): ResultAsync<void, LibpodError> {
-    return this.#guarded(() => this.#pusher.push(image, dest, opts).map(() => undefined));
+    return this.#guarded(() => admitted(this.#ctx, () => this.#pusher.push(image, dest, opts).map(() => undefined)));
   }
 
   /** Removes unused images without names (`all`: every unused image); resolves to their ids. */
@@ -621,6 +623,7 @@ export class Runtime {
         this.#unwatch?.();
         this.#ctx.restarts.close();
         this.#puller.close();
+        this.#pusher.close();
         // New calls are refused from here on; what is in flight (and the resumption of restarts
         // after open) finishes before the OCI runtime and the store are released.
         this.#closing = ResultAsync.fromSafePromise<void, LibpodError>(Promise.all([this.#gate.close(), this.#resumed]).then(() => undefined))

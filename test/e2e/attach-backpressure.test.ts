@@ -4,10 +4,11 @@
  * conmon and then the container stall instead of this process buffering
  * everything; once it reads again, all output arrives, complete and in
  * order, and the exit code is right. Also: stdin bigger than conmon's
- * 32 KiB packet buffer arrives whole.
+ * 32 KiB packet buffer arrives whole, and a container that does not read its
+ * stdin pauses the caller's stdin stream instead of this process queueing it.
  */
 import assert from 'node:assert/strict';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { must } from '../support/engine.js';
@@ -166,5 +167,32 @@ describe('attach and exec output backpressure (conmon + runc)', { skip: isRoot ?
       assert.equal(r.exitCode, 0);
       assert.equal(Number(out.text().trim()), chunks.reduce((n, b) => n + b.length, 0));
     }
+  });
+
+  it('stdin: a container that does not read it pauses the caller stream; then all of it arrives', async () => {
+    const c = await e.create();
+    await must(c.start());
+    const total = 32 * 1024 * 1024;
+    const chunk = Buffer.alloc(16 * 1024, 'y');
+    let produced = 0;
+    const stdin = new Readable({
+      highWaterMark: 16 * 1024,
+      read() {
+        if (produced >= total) this.push(null);
+        else {
+          produced += chunk.length;
+          this.push(chunk);
+        }
+      },
+    });
+    const out = collect();
+    const exec = c.exec(['/bin/sh', '-c', 'sleep 2; wc -c'], { streams: { stdin, stdout: out.stream } });
+    await sleep(STALL_MS - 500);
+    // Kernel pipe and socket buffers, conmon's and this process's queues: a few MiB at most (the
+    // old code read the whole 32 MiB stream into its queue at once).
+    assert.ok(produced < 4 * BOUND, `the caller's stdin was paused (${produced} bytes read)`);
+    const r = await must(exec);
+    assert.equal(r.exitCode, 0);
+    assert.equal(Number(out.text().trim()), total);
   });
 });

@@ -262,6 +262,42 @@ describe('push errors through the runtime', () => {
   });
 });
 
+describe('close() during a push', () => {
+  it('aborts the push in flight with RuntimeFinalized, writes no manifest, and resolves once the push stopped', async () => {
+    const base = await mkdtemp(join(dir, 'rt-close-'));
+    const rt = (
+      await Runtime.open({
+        root: join(base, 'root'),
+        runRoot: join(base, 'run'),
+        store: new MemoryStateStore(),
+        ociRuntime: new FakeOciRuntime(),
+        storage: { path: join(base, 'storage'), driver: 'vfs' },
+      })
+    )._unsafeUnwrap();
+    (await rt.pullImage(`${reg.host}/base/bb:1`, { tlsVerify: false }))._unsafeUnwrap();
+    let closing: Promise<{ r: { isOk(): boolean }; pushSettled: boolean }> | undefined;
+    let pushSettled = false;
+    const cutter = await flakyProxy(reg.host, (method) => {
+      if (method === 'POST' || method === 'PATCH') closing ??= Promise.resolve(rt.close()).then((r) => ({ r, pushSettled }));
+      return 'ok';
+    });
+    try {
+      const dest = `${cutter.host}/closing/bb:1`;
+      const pushed = await rt.pushImage(`${reg.host}/base/bb:1`, dest, { ...insecure, compression: 'zstd' });
+      pushSettled = true;
+      assert.equal(pushed._unsafeUnwrapErr().code, 'RuntimeFinalized');
+      assert.ok(closing, 'the push reached the registry');
+      const closed = await closing;
+      assert.ok(closed.r.isOk());
+      assert.ok(closed.pushSettled, 'close() resolved only after the push stopped');
+      assert.ok(!cutter.seen.some((r) => r.startsWith('PUT /v2/closing/bb/manifests/')));
+      assert.equal((await rt.pushImage(`${reg.host}/base/bb:1`, dest, insecure))._unsafeUnwrapErr().code, 'RuntimeFinalized');
+    } finally {
+      await cutter.close();
+    }
+  });
+});
+
 describe('push with authentication', () => {
   let basic: TestRegistry;
   let tokenReg: TestRegistry;

@@ -10,13 +10,27 @@ import { createAttachPump } from '../../src/oci/conmon/attach-copy.js';
 import { ATTACH_STDERR, ATTACH_STDOUT, type AttachConnection } from '../../src/oci/conmon/attach-socket.js';
 
 /** A connection that records what the pump asks of it; `paused` is the socket's state. */
-function fakeConnection(): AttachConnection & { paused: boolean; closed: boolean; pauses: number; input: Buffer[] } {
+function fakeConnection(): AttachConnection & { paused: boolean; closed: boolean; pauses: number; input: Buffer[]; full: boolean; drain: () => void } {
+  const drained: (() => void)[] = [];
   const c = {
     paused: false,
     closed: false,
     pauses: 0,
     input: [] as Buffer[],
-    write: (data: Buffer) => void c.input.push(data),
+    /** Whether `write` reports a full stdin queue. */
+    full: false,
+    write: (data: Buffer) => {
+      c.input.push(data);
+      return !c.full;
+    },
+    whenDrained: (cb: () => void) => {
+      if (c.full) drained.push(cb);
+      else cb();
+    },
+    drain: () => {
+      c.full = false;
+      for (const cb of drained.splice(0)) cb();
+    },
     endInput: (flushed?: () => void) => flushed?.(),
     pause: () => {
       c.paused = true;
@@ -177,5 +191,24 @@ describe('attach pump backpressure', () => {
     pump.bind(conn);
     assert.equal(conn.paused, true);
     pump.close();
+  });
+
+  it('stdin: a full queue pauses the caller stream until it drains; a detach still ends the session', async () => {
+    const stdin = new PassThrough();
+    const pump = createAttachPump({ stdin }, [0x10, 0x11], false);
+    const conn = fakeConnection();
+    conn.full = true;
+    pump.bind(conn);
+    stdin.write('a lot of input');
+    await tick();
+    assert.equal(stdin.isPaused(), true);
+    conn.drain();
+    assert.equal(stdin.isPaused(), false);
+    stdin.write('more');
+    await tick();
+    assert.equal(Buffer.concat(conn.input).toString(), 'a lot of inputmore');
+    stdin.write(Buffer.from([0x10, 0x11]));
+    await tick();
+    assert.equal((await pump.done)._unsafeUnwrap(), 'detached');
   });
 });

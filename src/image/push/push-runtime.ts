@@ -58,6 +58,7 @@ export class RuntimePusher {
   readonly #store: () => ResultAsync<ImageStore, LibpodError>;
   readonly #registries: RegistriesConfig;
   readonly #publish: (events: readonly LibpodEvent[]) => void;
+  readonly #closer = new AbortController();
 
   constructor(store: () => ResultAsync<ImageStore, LibpodError>, registries: RegistriesConfig, publish: (events: readonly LibpodEvent[]) => void) {
     this.#store = store;
@@ -70,6 +71,8 @@ export class RuntimePusher {
     const checked = checkPushArgs(image, dest, opts);
     if (checked.isErr()) return errAsync(checked.error);
     const ref = checked.value;
+    if (this.#closer.signal.aborted) return errAsync(this.#closer.signal.reason as LibpodError);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closer.signal]) : this.#closer.signal;
     return this.#store().andThen((store) => {
       const rec =
         typeof image === 'string'
@@ -79,7 +82,7 @@ export class RuntimePusher {
             })
           : store.image(image.id);
       return rec.andThen((r) =>
-        ResultAsync.fromPromise(pushImage({ storage: store, registries: this.#registries, blobInfo: new BlobInfoCache(store.path) }, r, ref, opts), (e) =>
+        ResultAsync.fromPromise(pushImage({ storage: store, registries: this.#registries, blobInfo: new BlobInfoCache(store.path) }, r, ref, { ...opts, signal }), (e) =>
           toLibpodError(e, 'Registry', `pushing to ${formatReference(ref)}`),
         ).map((digest) => {
           this.#publish([imageEvent('push', r.id, formatReference(ref))]);
@@ -87,5 +90,10 @@ export class RuntimePusher {
         }),
       );
     });
+  }
+
+  /** Aborts the pushes in flight with `RuntimeFinalized` and refuses new ones. Idempotent. */
+  close(): void {
+    if (!this.#closer.signal.aborted) this.#closer.abort(libpodError('RuntimeFinalized', 'runtime is closing: push aborted'));
   }
 }

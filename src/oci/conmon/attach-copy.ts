@@ -8,7 +8,9 @@
  * connection pauses until that stream drains, which stalls conmon and then
  * the container (reference §4.6). Packets for a stream the caller did not
  * give, or whose stream is ended or destroyed, are discarded, so they never
- * hold the session up.
+ * hold the session up. Stdin the other way: when the connection's queue is
+ * full (the container is not reading), the caller's stdin is paused until
+ * it drains.
  * @module
  */
 import type { Readable } from 'node:stream';
@@ -48,7 +50,13 @@ export function createAttachPump(streams: AttachStreams, detachKeys: readonly nu
   const matcher = new DetachMatcher(detachKeys);
   const onStdinData = (chunk: Buffer | string): void => {
     const r = matcher.feed(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    if (r.data.length > 0) conn?.write(r.data);
+    if (r.data.length > 0 && conn && !conn.write(r.data) && !r.detached) {
+      // The container is not reading its stdin as fast: stop reading the caller's stream.
+      stdin?.pause();
+      conn.whenDrained(() => {
+        if (!finished) stdin?.resume();
+      });
+    }
     if (r.detached) finish(ok('detached'));
   };
   const onStdinEnd = (): void => {

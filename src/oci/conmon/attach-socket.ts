@@ -40,6 +40,13 @@ export const ATTACH_STDERR = 3;
  */
 export const STDIN_PACKET_MAX = 32_768;
 
+/**
+ * Stdin bytes queued before `write` asks the feeder to wait: a container
+ * that does not read its stdin stalls conmon's socket, and the caller's
+ * stream is paused instead of this queue growing.
+ */
+export const STDIN_QUEUE_MAX = 64 * 1024;
+
 /** Why the connection ended: conmon closed it (`eof`), reset it, or an error. */
 export type AttachEndReason = { kind: 'eof' } | { kind: 'reset' } | { kind: 'error'; error: Error };
 
@@ -53,8 +60,14 @@ export interface AttachHandlers {
 
 /** A connected attach socket. */
 export interface AttachConnection {
-  /** Sends raw stdin bytes (queued, in packets of at most {@link STDIN_PACKET_MAX}). */
-  write(data: Buffer): void;
+  /**
+   * Sends raw stdin bytes (queued, in packets of at most
+   * {@link STDIN_PACKET_MAX}). Returns false once more than
+   * {@link STDIN_QUEUE_MAX} bytes wait: stop feeding until `whenDrained`.
+   */
+  write(data: Buffer): boolean;
+  /** Runs `cb` once the stdin queue is empty (at once if it is), or the connection ended. */
+  whenDrained(cb: () => void): void;
   /** Half-closes (`shutdown(SHUT_WR)`) once pending writes are flushed: end of input. `flushed` runs then. */
   endInput(flushed?: () => void): void;
   /** Stops reading output (conmon, then the container, block once the buffers fill). */
@@ -75,13 +88,18 @@ function errnoName(errno: number): string {
 }
 
 /** The one-in-flight stdin queue: Node would merge buffered writes into one `writev`, i.e. one oversized packet. */
-function stdinQueue(sock: Socket, usable: () => boolean): Pick<AttachConnection, 'write' | 'endInput'> {
+function stdinQueue(sock: Socket, usable: () => boolean): Pick<AttachConnection, 'write' | 'endInput' | 'whenDrained'> {
   const queue: Buffer[] = [];
+  let queued = 0;
   let writing = false;
   let ending = false;
   const flushedCallbacks: (() => void)[] = [];
+  const drainedCallbacks: (() => void)[] = [];
   const flushed = (): void => {
     for (const cb of flushedCallbacks.splice(0)) cb();
+  };
+  const drained = (): void => {
+    for (const cb of drainedCallbacks.splice(0)) cb();
   };
   const next = (): void => {
     if (writing) return;
@@ -90,19 +108,34 @@ function stdinQueue(sock: Socket, usable: () => boolean): Pick<AttachConnection,
       writing = true;
       sock.write(chunk, (e) => {
         writing = false;
+        queued -= chunk.length;
         if (!e) next();
-        else flushed();
+        else {
+          flushed();
+          drained();
+        }
       });
-    } else if (ending) {
+      return;
+    }
+    queue.length = 0;
+    queued = 0;
+    drained();
+    if (ending) {
       if (usable()) sock.end(flushed);
       else flushed();
     }
   };
   return {
     write: (data) => {
-      if (ending || !usable()) return;
+      if (ending || !usable()) return true;
       for (let off = 0; off < data.length; off += STDIN_PACKET_MAX) queue.push(data.subarray(off, off + STDIN_PACKET_MAX));
+      queued += data.length;
       next();
+      return queued <= STDIN_QUEUE_MAX;
+    },
+    whenDrained: (cb) => {
+      if (queued === 0 || !usable()) cb();
+      else drainedCallbacks.push(cb);
     },
     endInput: (cb) => {
       if (cb) flushedCallbacks.push(cb);
