@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { attempt, libpodError, type LibpodError } from '../define/errors.js';
 import { runChecked } from '../host/command.js';
+import { umountSyscall } from '../host/mount.js';
 import { isMountPoint } from '../host/mountinfo.js';
 
 /** How many stacked mounts {@link unmountOverlay} removes at most. */
@@ -40,10 +41,15 @@ export function mountOverlay(lower: string, upper: string, work: string, merged:
 }
 
 function unmountOnce(merged: string): ResultAsync<void, LibpodError> {
+  // umount2(2) itself first (no process); on any failure the program, which says why.
   // A busy mount (a process still has its cwd there) is detached lazily, as containers/storage does.
-  return runChecked('umount', [merged], { errorCode: 'Internal', notFoundCode: 'Internal' })
-    .orElse(() => runChecked('umount', ['-l', merged], { errorCode: 'Internal', notFoundCode: 'Internal' }))
-    .map(() => undefined);
+  return ResultAsync.fromSafePromise(umountSyscall(merged)).andThen((done) =>
+    done
+      ? okAsync(undefined)
+      : runChecked('umount', [merged], { errorCode: 'Internal', notFoundCode: 'Internal' })
+          .orElse(() => runChecked('umount', ['-l', merged], { errorCode: 'Internal', notFoundCode: 'Internal' }))
+          .map(() => undefined),
+  );
 }
 
 /**

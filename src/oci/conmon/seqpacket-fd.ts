@@ -1,8 +1,8 @@
 /**
- * A connected AF_UNIX SOCK_SEQPACKET socket as a plain `net.Socket`, the one
- * home of `koffi`. Node's `net` refuses SEQPACKET (EPROTOTYPE on connect,
- * ERR_INVALID_FD_TYPE for a descriptor), so two syscalls (`socket`,
- * `connect`) go through koffi, and the descriptor is opened as a libuv pipe
+ * A connected AF_UNIX SOCK_SEQPACKET socket as a plain `net.Socket`. Node's
+ * `net` refuses SEQPACKET (EPROTOTYPE on connect, ERR_INVALID_FD_TYPE for a
+ * descriptor), so two syscalls (`socket`, `connect`) go through koffi
+ * (`host/libc.ts`), and the descriptor is opened as a libuv pipe
  * through Node's internal `pipe_wrap` binding. libuv's stream I/O works on
  * SEQPACKET as is: one `read()` returns one packet, one `write()` sends one.
  *
@@ -12,6 +12,7 @@
  */
 import { Socket } from 'node:net';
 import { err, ok, type Result } from 'neverthrow';
+import { loadKoffiLibc } from '../../host/libc.js';
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
@@ -50,14 +51,13 @@ type PipeBinding = { Pipe: new (type: number) => PipeHandle; constants: { SOCKET
 let libc: Promise<Libc> | undefined;
 
 function loadLibc(): Promise<Libc> {
-  libc ??= import('koffi').then(({ default: koffi }) => {
-    const lib = koffi.load('libc.so.6');
+  libc ??= loadKoffiLibc().then(({ lib, errno }) => {
     return {
       socket: lib.func('int socket(int, int, int)') as Libc['socket'],
       connect: lib.func('int connect(int, const void *, uint32_t)') as Libc['connect'],
       recv: lib.func('long recv(int, void *, unsigned long, int)') as Libc['recv'],
       close: lib.func('int close(int)') as Libc['close'],
-      errno: () => koffi.errno(),
+      errno,
     };
   });
   return libc;

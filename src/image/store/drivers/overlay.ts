@@ -21,6 +21,8 @@
  * 10-character links, relative to `overlay/l`, and `mount` runs with that
  * directory as its working directory (containers/storage re-executes itself
  * and chdirs for the same reason): 11 bytes per layer, so ~350 layers fit.
+ * When the links fit as absolute paths (a few dozen layers), mount(2) is
+ * called directly (`host/mount.ts`), without a `mount` process.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -31,6 +33,7 @@ import { libpodError } from '../../../define/errors.js';
 import { runChecked } from '../../../host/command.js';
 import { unmountOverlay } from '../../../container/rootfs.js';
 import { isMountPoint } from '../../../host/mountinfo.js';
+import { mountSyscall } from '../../../host/mount.js';
 import { markTopDir } from '../../../host/top-dir.js';
 import { sweepTemps, TMP_PREFIX } from '../atomic.js';
 import { extractLayer } from '../layer-extract.js';
@@ -172,7 +175,13 @@ export class OverlayDriver implements StorageDriver {
     const dir = this.#ctrDir(id);
     const merged = join(dir, 'merged');
     if (await orThrow(isMountPoint(merged))) return merged;
-    const options = `lowerdir=${await this.#lowerdir(id, layers)},upperdir=${join(dir, 'diff')},workdir=${join(dir, 'work')}`;
+    const lowers = await this.#lowerdir(id, layers);
+    const rest = `upperdir=${join(dir, 'diff')},workdir=${join(dir, 'work')}`;
+    // mount(2) itself when the links fit in a page as absolute paths (no process, no cwd needed)
+    const absolute = layers.length === 0 ? lowers : lowers.split(':').map((l) => join(this.#links, l)).join(':');
+    const direct = `lowerdir=${absolute},${rest}`;
+    if (direct.length < PAGE && (await mountSyscall('overlay', merged, direct))) return merged;
+    const options = `lowerdir=${lowers},${rest}`;
     if (options.length >= PAGE) {
       throw libpodError('InvalidArg', `image of container ${id} has ${layers.length} layers: too many for one overlay mount`);
     }
