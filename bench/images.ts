@@ -8,7 +8,8 @@
  *   commit  - `ctr.commit()` of a container with one changed file | `podman commit`
  *   run     - newContainer({ image }) + start + wait + remove | the same from a rootfs directory
  *   RSS     - peak resident memory of this process during a load
- *   pull    - `runtime.pullImage` from a loopback registry (gzip, zstd, re-pulls) | `podman pull` (bench/pull.ts)
+ *   pull    - `runtime.pullImage` from a loopback registry (gzip, zstd, re-pulls) | `podman pull` (bench/pull.ts),
+ *             in a process of its own, so its RSS is the pull's and not what the sections before left
  *   push    - `runtime.pushImage` of the loaded image to a fresh loopback registry (gzip on the fly), re-push | `podman push` (bench/push.ts)
  *
  *   npm run bench:images -- [--iterations N] [--only pull|push]
@@ -22,16 +23,17 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Runtime } from '../src/runtime.js';
 import { runCommand } from '../src/host/command.js';
 import { debianArchive } from './debian-image.js';
 import { median, must } from './measure.js';
-import { pullBench, pullReportLine, type PullRow } from './pull.js';
+import { pullBench, pullReportLine, type PullBenchResult } from './pull.js';
 import { pushBench } from './push.js';
 
-const USAGE = 'usage: npm run bench:images -- [--iterations N] [--only pull|push]';
+const USAGE = 'usage: npm run bench:images -- [--iterations N] [--only pull|push] [--json (with --only pull)]';
 const progress = (m: string): void => void process.stderr.write(`bench:images: ${m}\n`);
 const IMAGE = 'localhost/debian:bench';
 
@@ -68,7 +70,7 @@ interface Row {
   peer: string;
 }
 
-function report(rows: readonly Row[], peakRssMiB: number, n: number, pull?: { rows: PullRow[]; peakRss: number }): string {
+function report(rows: readonly Row[], peakRssMiB: number, n: number, pull?: PullBenchResult): string {
   const lines = [
     `| operation | libpod-ts (ms) | peer (ms) | ratio | target |`,
     `| --- | ---: | ---: | ---: | ---: |`,
@@ -80,21 +82,41 @@ function report(rows: readonly Row[], peakRssMiB: number, n: number, pull?: { ro
     ...(pull?.rows.map(pullReportLine) ?? []),
     '',
     ...(peakRssMiB > 0 ? [`Peak RSS of this process during a load: ${peakRssMiB.toFixed(0)} MiB (target < 200 MiB).`] : []),
-    ...(pull ? [`Peak RSS of this process during a pull: ${(pull.peakRss / 2 ** 20).toFixed(0)} MiB (target < 200 MiB).`] : []),
+    ...(pull ? [`Peak RSS during the pulls (their own process): ${(pull.peakRss / 2 ** 20).toFixed(0)} MiB (target < 200 MiB).`] : []),
     `Medians of ${n} interleaved rounds.`,
   ];
   return lines.join('\n');
 }
 
+/** The pull rows from `--only pull --json` in a child process: its peak RSS is the pulls' own. */
+function pullInOwnProcess(n: number): Promise<PullBenchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [process.argv[1] ?? '', '--only', 'pull', '--json', '--iterations', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`the pull bench exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as PullBenchResult);
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  });
+}
+
 async function main(): Promise<number> {
   let n = 3;
   let only: string | undefined;
+  let json = false;
   try {
-    const { values } = parseArgs({ args: process.argv.slice(2), options: { iterations: { type: 'string', default: '3' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({ args: process.argv.slice(2), options: { iterations: { type: 'string', default: '3' }, only: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) return void console.log(USAGE), 0;
     n = Number(values.iterations);
     if (!Number.isInteger(n) || n < 1) throw new Error('--iterations must be a positive integer');
     only = values.only;
+    json = values.json === true;
     if (only !== undefined && only !== 'pull' && only !== 'push') throw new Error('--only takes: pull, push');
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
@@ -115,6 +137,7 @@ async function main(): Promise<number> {
   let peak = 0;
   const pullEnv = { archive, work, iterations: n, podman, open, progress };
   try {
+    if (only === 'pull' && json) return void console.log(JSON.stringify(await pullBench(pullEnv))), 0;
     if (only === 'pull') return void console.log(report([], 0, n, await pullBench(pullEnv))), 0;
     if (only === 'push') return void console.log(report(await pushBench(pullEnv), 0, n)), 0;
     // load: a fresh store each round for us; podman removes its image (and layers) between rounds
@@ -218,7 +241,7 @@ async function main(): Promise<number> {
     rows.push(run);
     await rt.close();
     rows.push(...(await pushBench(pullEnv)));
-    const pulled = await pullBench(pullEnv);
+    const pulled = await pullInOwnProcess(n);
     console.log(report(rows, peak / 2 ** 20, n, pulled));
     return 0;
   } finally {
