@@ -23,9 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Puller } from '../../src/image/pull.js';
 import { ImageStore } from '../../src/image/store/image-store.js';
-import { FakeOciRuntime, MemoryStateStore, Runtime } from '../../src/index.js';
+import type { Runtime } from '../../src/index.js';
 import { buildImage, busyboxEntries, sha256, tarOf, writeOciDir, type BuiltImage } from '../fixtures/images.js';
-import { skopeoPush, startRegistry, type TestRegistry } from '../support/registry.js';
+import { fakeImageRuntime, skopeoPush, startRegistry, type TestRegistry } from '../support/registry.js';
 import { stallingProxy, type StallingProxy } from '../support/stalling-proxy.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/pull-child.ts', import.meta.url));
@@ -177,20 +177,8 @@ describe('kill -9 of the Node process mid-pull', () => {
   });
 });
 
-async function openRuntime(registryHost: string): Promise<{ rt: Runtime; storage: string }> {
-  const base = await mkdtemp(join(dir, 'rt-'));
-  const storage = join(base, 'storage');
-  const rt = (
-    await Runtime.open({
-      root: join(base, 'root'),
-      runRoot: join(base, 'run'),
-      store: new MemoryStateStore(),
-      ociRuntime: new FakeOciRuntime(),
-      storage: { path: storage, driver: 'vfs' },
-      registries: { search: [registryHost], insecure: [registryHost] },
-    })
-  )._unsafeUnwrap();
-  return { rt, storage };
+function openRuntime(registryHost: string): Promise<{ rt: Runtime; storage: string }> {
+  return fakeImageRuntime(dir, { search: [registryHost], insecure: [registryHost] });
 }
 
 async function assertEmptyStore(storage: string): Promise<void> {

@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Puller, type PullContext, type PullOptions, type PullProgress } from '../../src/image/pull.js';
 import { ImageStore } from '../../src/image/store/image-store.js';
-import { FakeOciRuntime, MemoryStateStore, Runtime } from '../../src/index.js';
 import { busyboxImage, multiArchImages, whiteoutImage, writeOciDir, type BuiltImage } from '../fixtures/images.js';
-import { flakyProxy, skopeoPush, startRegistry, startTokenServer, tamperingProxy, type TestRegistry, type TokenServer } from '../support/registry.js';
+import { fakeImageRuntime, flakyProxy, skopeoPush, startRegistry, startTokenServer, tamperingProxy, type TestRegistry, type TokenServer } from '../support/registry.js';
 
 let dir: string;
 let reg: TestRegistry;
@@ -327,17 +326,7 @@ function require_sha(b: Buffer): string {
 
 describe('Runtime.pullImage and newContainer({ image, pullPolicy })', () => {
   it('pulls through the runtime (pull event, Image handle), and newContainer pulls a missing image', async () => {
-    const base = await mkdtemp(join(dir, 'rt-'));
-    const rt = (
-      await Runtime.open({
-        root: join(base, 'root'),
-        runRoot: join(base, 'run'),
-        store: new MemoryStateStore(),
-        ociRuntime: new FakeOciRuntime(),
-        storage: { path: join(base, 'storage'), driver: 'vfs' },
-        registries: { search: [reg.host], insecure: [reg.host] },
-      })
-    )._unsafeUnwrap();
+    const { rt } = await fakeImageRuntime(dir, { search: [reg.host], insecure: [reg.host] });
     try {
       const events: string[] = [];
       rt.events.on('image', (ev) => events.push(`${ev.status} ${ev.id} ${ev.name}`));

@@ -19,9 +19,9 @@ import { parsePushDestination } from '../../src/image/push/push-runtime.js';
 import { BlobInfoCache } from '../../src/image/store/blob-info.js';
 import { ImageStore } from '../../src/image/store/image-store.js';
 import type { ImageRecord } from '../../src/image/store/records.js';
-import { FakeOciRuntime, MemoryStateStore, Runtime } from '../../src/index.js';
+import type { Runtime } from '../../src/index.js';
 import { busyboxImage, sha256, whiteoutImage, writeDockerArchive, writeOciDir, type BuiltImage } from '../fixtures/images.js';
-import { flakyProxy, skopeo, skopeoPush, startRegistry, startTokenServer, type FlakyProxy, type TestRegistry, type TokenServer } from '../support/registry.js';
+import { fakeImageRuntime, flakyProxy, skopeo, skopeoPush, startRegistry, startTokenServer, type FlakyProxy, type TestRegistry, type TokenServer } from '../support/registry.js';
 import { privatePodman, type PrivatePodman } from './support/podman.js';
 
 let dir: string;
@@ -94,18 +94,8 @@ async function podmanPull(ref: string, digest: string): Promise<{ id: string; by
 
 describe('push of loaded, pulled and committed images', () => {
   it('a loaded image: layers gzipped, Docker schema 2 kept; skopeo, podman and a pull see the same digests; a re-push sends no blob', async () => {
-    const base = await mkdtemp(join(dir, 'rt-'));
+    const { rt, base } = await fakeImageRuntime(dir, { insecure: [proxy.host] });
     await writeDockerArchive(join(base, 'wh.tar'), [{ image: wh, tags: ['wh:1'] }]);
-    const rt = (
-      await Runtime.open({
-        root: join(base, 'root'),
-        runRoot: join(base, 'run'),
-        store: new MemoryStateStore(),
-        ociRuntime: new FakeOciRuntime(),
-        storage: { path: join(base, 'storage'), driver: 'vfs' },
-        registries: { insecure: [proxy.host] },
-      })
-    )._unsafeUnwrap();
     try {
       const events: string[] = [];
       rt.events.on('image', (ev) => events.push(`${ev.status} ${ev.id} ${ev.name}`));
@@ -207,16 +197,7 @@ describe('push of loaded, pulled and committed images', () => {
 describe('push errors through the runtime', () => {
   let rt: Runtime;
   before(async () => {
-    const base = await mkdtemp(join(dir, 'rt-err-'));
-    rt = (
-      await Runtime.open({
-        root: join(base, 'root'),
-        runRoot: join(base, 'run'),
-        store: new MemoryStateStore(),
-        ociRuntime: new FakeOciRuntime(),
-        storage: { path: join(base, 'storage'), driver: 'vfs' },
-      })
-    )._unsafeUnwrap();
+    ({ rt } = await fakeImageRuntime(dir));
     (await rt.pullImage(`${reg.host}/base/bb:1`, { tlsVerify: false }))._unsafeUnwrap();
   });
   after(async () => {
@@ -264,16 +245,7 @@ describe('push errors through the runtime', () => {
 
 describe('close() during a push', () => {
   it('aborts the push in flight with RuntimeFinalized, writes no manifest, and resolves once the push stopped', async () => {
-    const base = await mkdtemp(join(dir, 'rt-close-'));
-    const rt = (
-      await Runtime.open({
-        root: join(base, 'root'),
-        runRoot: join(base, 'run'),
-        store: new MemoryStateStore(),
-        ociRuntime: new FakeOciRuntime(),
-        storage: { path: join(base, 'storage'), driver: 'vfs' },
-      })
-    )._unsafeUnwrap();
+    const { rt } = await fakeImageRuntime(dir);
     (await rt.pullImage(`${reg.host}/base/bb:1`, { tlsVerify: false }))._unsafeUnwrap();
     let closing: Promise<{ r: { isOk(): boolean }; pushSettled: boolean }> | undefined;
     let pushSettled = false;

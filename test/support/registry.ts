@@ -12,6 +12,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, spawnProcess } from '../../src/host/command.js';
+import { FakeOciRuntime, MemoryStateStore, Runtime, type RuntimeOptions } from '../../src/index.js';
 
 /** A running registry. */
 export interface TestRegistry {
@@ -256,4 +257,24 @@ export async function startTokenServer(dir: string, user: { username: string; pa
     res.end(JSON.stringify({ token: `${signingInput}.${b64url(sig)}`, expires_in: 300 }));
   });
   return { realm: `http://127.0.0.1:${s.port}/token`, certFile, requests, close: s.close };
+}
+
+/**
+ * A Runtime for registry tests: the fake OCI runtime, an in-memory state
+ * store and a vfs image store, all below a new temp dir under `parent`.
+ */
+export async function fakeImageRuntime(parent: string, registries?: RuntimeOptions['registries']): Promise<{ rt: Runtime; base: string; storage: string }> {
+  const base = await mkdtemp(join(parent, 'rt-'));
+  const storage = join(base, 'storage');
+  const rt = (
+    await Runtime.open({
+      root: join(base, 'root'),
+      runRoot: join(base, 'run'),
+      store: new MemoryStateStore(),
+      ociRuntime: new FakeOciRuntime(),
+      storage: { path: storage, driver: 'vfs' },
+      ...(registries ? { registries } : {}),
+    })
+  )._unsafeUnwrap();
+  return { rt, base, storage };
 }
