@@ -9,6 +9,7 @@
  * - `runtime.close()` with a pull in flight (explicit, or newContainer's
  *   implicit one): the pull is aborted with `RuntimeFinalized`, nothing is
  *   stored, close waits for its cleanup, later pulls are refused;
+ * - two processes pulling one image at once into one store: both succeed, one copy;
  * - concurrent layer downloads: while the first layer is held, the next
  *   layers are requested; the image is whole and no temporary is left.
  */
@@ -174,6 +175,29 @@ describe('kill -9 of the Node process mid-pull', () => {
     assert.deepEqual((await store.layers())._unsafeUnwrap().map((l) => l.id), [firstId], 'only the first, complete layer');
     assert.deepEqual(await readdir(join(storage, 'tmp')), [], 'the partial download is swept');
     await repullWhole(store, 'test/two:1', img, files);
+  });
+});
+
+describe('two processes pulling one image at once', () => {
+  it('both succeed with the same image; the store holds one copy of each layer, complete', async () => {
+    const storage = join(dir, 'two-processes');
+    const pull = async (): Promise<string | undefined> => {
+      // the layer digest given is one no layer has: the child never prints `mid`
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, storage, `${reg.host}/test/three:1`, 'sha256:none', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const line = lineOf(child, /^(pulled|error)/);
+      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      return line;
+    };
+    const [a, b] = await Promise.all([pull(), pull()]);
+    assert.equal(a, `pulled ${bigFirst.id}`);
+    assert.equal(b, `pulled ${bigFirst.id}`);
+    const store = (await ImageStore.open(storage, { driver: 'vfs' }))._unsafeUnwrap();
+    assert.deepEqual((await store.images())._unsafeUnwrap().map((i) => i.id), [bigFirst.id]);
+    const layers = (await store.layers())._unsafeUnwrap();
+    assert.equal(layers.length, bigFirst.layers.length, 'one copy of each layer');
+    assert.deepEqual((await records(storage)).filter((r) => r.incomplete === true), []);
+    assert.deepEqual(await readdir(join(storage, 'tmp')), [], 'no download left behind');
+    await repullWhole(store, 'test/three:1', bigFirst, files);
   });
 });
 
