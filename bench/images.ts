@@ -24,11 +24,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Runtime } from '../src/runtime.js';
 import { runCommand } from '../src/host/command.js';
 import { debianArchive } from './debian-image.js';
+import { timed, type ImageRow } from './image-bench.js';
 import { median, must } from './measure.js';
 import { pullBench, pullReportLine, type PullBenchResult } from './pull.js';
 import { pushBench } from './push.js';
@@ -45,12 +45,6 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 `;
 
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
 function podmanIn(dir: string): (args: string[]) => Promise<string> {
   const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') };
   const g = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'overlay', '--runtime', 'runc', '--cgroup-manager', 'cgroupfs'];
@@ -62,15 +56,7 @@ function podmanIn(dir: string): (args: string[]) => Promise<string> {
   };
 }
 
-interface Row {
-  what: string;
-  ours: number[];
-  theirs: number[];
-  target: number;
-  peer: string;
-}
-
-function report(rows: readonly Row[], peakRssMiB: number, n: number, pull?: PullBenchResult): string {
+function report(rows: readonly ImageRow[], peakRssMiB: number, n: number, pull?: PullBenchResult): string {
   const lines = [
     `| operation | libpod-ts (ms) | peer (ms) | ratio | target |`,
     `| --- | ---: | ---: | ---: | ---: |`,
@@ -133,7 +119,7 @@ async function main(): Promise<number> {
   await writeFile(join(pdir, 'containers.conf'), CONF);
   const podman = podmanIn(pdir);
   const open = async (name: string): Promise<Runtime> => must(await Runtime.open({ root: join(work, name, 'root'), runRoot: join(work, name, 'run'), storage: { path: join(work, name, 'storage'), driver: 'overlay' } }), 'Runtime.open');
-  const rows: Row[] = [];
+  const rows: ImageRow[] = [];
   let peak = 0;
   const pullEnv = { archive, work, iterations: n, podman, open, progress };
   try {
@@ -141,7 +127,7 @@ async function main(): Promise<number> {
     if (only === 'pull') return void console.log(report([], 0, n, await pullBench(pullEnv))), 0;
     if (only === 'push') return void console.log(report(await pushBench(pullEnv), 0, n)), 0;
     // load: a fresh store each round for us; podman removes its image (and layers) between rounds
-    const load: Row = { what: 'load docker-archive (128 MB)', ours: [], theirs: [], target: 0.7, peer: 'podman load' };
+    const load: ImageRow = { what: 'load docker-archive (128 MB)', ours: [], theirs: [], target: 0.7, peer: 'podman load' };
     for (let i = 0; i < n; i++) {
       progress(`load round ${i + 1}/${n}`);
       const ours = async (): Promise<void> => {
@@ -168,7 +154,7 @@ async function main(): Promise<number> {
     const rt = await open('main');
     must(await rt.loadImages(archive), 'loadImages');
     await podman(['load', '-q', '-i', archive]);
-    const save: Row = { what: 'save docker-archive', ours: [], theirs: [], target: 1.0, peer: 'podman save' };
+    const save: ImageRow = { what: 'save docker-archive', ours: [], theirs: [], target: 1.0, peer: 'podman save' };
     for (let i = 0; i < n; i++) {
       progress(`save round ${i + 1}/${n}`);
       const out = join(work, 'saved.tar');
@@ -185,7 +171,7 @@ async function main(): Promise<number> {
     }
     rows.push(save);
 
-    const commit: Row = { what: 'commit of one changed file', ours: [], theirs: [], target: 1.0, peer: 'podman commit' };
+    const commit: ImageRow = { what: 'commit of one changed file', ours: [], theirs: [], target: 1.0, peer: 'podman commit' };
     for (let i = 0; i < n; i++) {
       progress(`commit round ${i + 1}/${n}`);
       const ours = async (): Promise<void> => {
@@ -218,7 +204,7 @@ async function main(): Promise<number> {
     if (layer.isErr() || layer.value.code !== 0) throw new Error('unpacking the archive failed');
     const ls = await runCommand('sh', ['-c', `tar -xf ${work}/*[0-9a-f].tar -C ${rootfs} --numeric-owner`], { timeoutMs: 600_000 });
     if (ls.isErr() || ls.value.code !== 0) throw new Error('unpacking the layer failed');
-    const run: Row = { what: 'create + start + wait + remove of /bin/true', ours: [], theirs: [], target: 1.2, peer: 'libpod-ts from a rootfs dir' };
+    const run: ImageRow = { what: 'create + start + wait + remove of /bin/true', ours: [], theirs: [], target: 1.2, peer: 'libpod-ts from a rootfs dir' };
     const once = async (opts: { image: string } | { rootfs: string }): Promise<number> =>
       timed(async () => {
         const ctr = must(await rt.newContainer({ ...opts, command: ['/bin/true'] }), 'newContainer');

@@ -13,47 +13,14 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { Runtime } from '../src/runtime.js';
 import { startRegistry } from '../test/support/registry.js';
+import { timed, type ImageBenchEnv, type ImageRow } from './image-bench.js';
 import { median, must, run } from './measure.js';
-
-/** A row of the images report. */
-export interface PullRow {
-  what: string;
-  ours: number[];
-  theirs: number[];
-  /** Upper bound of ours / theirs. */
-  target: number;
-  peer: string;
-  /** An absolute bound in ms instead of a ratio (re-pulls). */
-  absoluteMs?: number;
-}
-
-/** What the pull bench needs from the images bench. */
-export interface PullBenchEnv {
-  /** The Debian docker-archive. */
-  archive: string;
-  /** A temp dir of the run (removed by the caller). */
-  work: string;
-  iterations: number;
-  /** podman with the run's private root, runroot and containers.conf. */
-  podman: (args: string[]) => Promise<string>;
-  /** Opens a Runtime whose store lives below `work/<name>`. */
-  open: (name: string) => Promise<Runtime>;
-  progress: (m: string) => void;
-}
 
 /** The rows, and the peak RSS (bytes) of this process during its pulls. */
 export interface PullBenchResult {
-  rows: PullRow[];
+  rows: ImageRow[];
   peakRss: number;
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
 }
 
 /**
@@ -69,7 +36,7 @@ async function pushImages(archive: string, gz: string, zst: string): Promise<voi
 }
 
 /** Runs the pull rows (see the module comment). */
-export async function pullBench(env: PullBenchEnv): Promise<PullBenchResult> {
+export async function pullBench(env: ImageBenchEnv): Promise<PullBenchResult> {
   const reg = await startRegistry();
   const regZstd = await startRegistry().catch(async (e: unknown) => {
     await reg.stop();
@@ -80,10 +47,10 @@ export async function pullBench(env: PullBenchEnv): Promise<PullBenchResult> {
   try {
     env.progress(`pushing the Debian image to ${reg.host} (gzip and zstd)`);
     await pushImages(env.archive, reg.host, regZstd.host);
-    const rows: PullRow[] = [];
+    const rows: ImageRow[] = [];
     for (const tag of ['gzip', 'zstd'] as const) {
       const ref = tag === 'gzip' ? `${reg.host}/bench/debian:gzip` : `${regZstd.host}/bench/debian:zstd`;
-      const row: PullRow = { what: `pull Debian (${tag}) into a fresh store`, ours: [], theirs: [], target: tag === 'gzip' ? 0.6 : 0.75, peer: 'podman pull' };
+      const row: ImageRow = { what: `pull Debian (${tag}) into a fresh store`, ours: [], theirs: [], target: tag === 'gzip' ? 0.6 : 0.75, peer: 'podman pull' };
       for (let i = 0; i < env.iterations; i++) {
         env.progress(`pull ${tag} round ${i + 1}/${env.iterations}`);
         const ours = async (): Promise<void> => {
@@ -114,7 +81,7 @@ export async function pullBench(env: PullBenchEnv): Promise<PullBenchResult> {
       must(await rt.pullImage(ref, { tlsVerify: false }), 'pullImage');
       await env.podman(['pull', '-q', '--tls-verify=false', ref]);
       for (const policy of ['missing', 'always', 'newer'] as const) {
-        const row: PullRow = { what: `re-pull of a present image (policy ${policy})`, ours: [], theirs: [], target: Number.POSITIVE_INFINITY, peer: 'podman pull', absoluteMs: 50 };
+        const row: ImageRow = { what: `re-pull of a present image (policy ${policy})`, ours: [], theirs: [], target: Number.POSITIVE_INFINITY, peer: 'podman pull', absoluteMs: 50 };
         for (let i = 0; i < env.iterations * 3; i++) {
           row.ours.push(await timed(async () => must(await rt.pullImage(ref, { tlsVerify: false, policy }), 'pullImage')));
           row.theirs.push(await timed(() => env.podman(['pull', '-q', '--tls-verify=false', ref])));
@@ -133,7 +100,7 @@ export async function pullBench(env: PullBenchEnv): Promise<PullBenchResult> {
 }
 
 /** One line of the report per row: medians, ratio and the target. */
-export function pullReportLine(r: PullRow): string {
+export function pullReportLine(r: ImageRow): string {
   const [a, b] = [median(r.ours), median(r.theirs)];
   const ratio = a / b;
   const verdict = r.absoluteMs !== undefined ? `< ${r.absoluteMs} ms ${a < r.absoluteMs ? 'ok' : 'MISSED'}` : `<= ${r.target}x ${ratio <= r.target ? 'ok' : 'MISSED'}`;

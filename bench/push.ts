@@ -13,45 +13,14 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { Runtime } from '../src/runtime.js';
 import { startRegistry, type TestRegistry } from '../test/support/registry.js';
+import { timed, type ImageBenchEnv, type ImageRow } from './image-bench.js';
 import { must } from './measure.js';
 
 const IMAGE = 'localhost/debian:bench';
 
-/** A row of the images report. */
-export interface PushRow {
-  what: string;
-  ours: number[];
-  theirs: number[];
-  /** Upper bound of ours / theirs. */
-  target: number;
-  peer: string;
-}
-
-/** What the push bench needs from the images bench. */
-export interface PushBenchEnv {
-  /** The Debian docker-archive. */
-  archive: string;
-  /** A temp dir of the run (removed by the caller). */
-  work: string;
-  iterations: number;
-  /** podman with the run's private root, runroot and containers.conf. */
-  podman: (args: string[]) => Promise<string>;
-  /** Opens a Runtime whose store lives below `work/<name>`. */
-  open: (name: string) => Promise<Runtime>;
-  progress: (m: string) => void;
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
 /** Runs the push rows (see the module comment). */
-export async function pushBench(env: PushBenchEnv): Promise<PushRow[]> {
+export async function pushBench(env: ImageBenchEnv): Promise<ImageRow[]> {
   const { podman, progress } = env;
   const rt = await env.open('push');
   const registries: TestRegistry[] = [];
@@ -62,8 +31,8 @@ export async function pushBench(env: PushBenchEnv): Promise<PushRow[]> {
       () => false,
     );
     if (!had) await podman(['load', '-q', '-i', env.archive]);
-    const push: PushRow = { what: 'push (128 MB layer, gzipped on the fly)', ours: [], theirs: [], target: 1.0, peer: 'podman push' };
-    const again: PushRow = { what: 're-push (every blob present)', ours: [], theirs: [], target: 1.0, peer: 'podman push' };
+    const push: ImageRow = { what: 'push (128 MB layer, gzipped on the fly)', ours: [], theirs: [], target: 1.0, peer: 'podman push' };
+    const again: ImageRow = { what: 're-push (every blob present)', ours: [], theirs: [], target: 1.0, peer: 'podman push' };
     for (let i = 0; i < env.iterations; i++) {
       progress(`push round ${i + 1}/${env.iterations}`);
       const mine = await startRegistry();
