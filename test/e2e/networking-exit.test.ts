@@ -72,6 +72,18 @@ async function assertExitCommandsEnded(dir: string): Promise<void> {
   assert.ok(await eventually(() => exitCommands(dir).length === 0, (EXIT_TEARDOWN_DELAY_S + 15) * 1000), `exit commands left:\n${exitCommands(dir).join('\n')}`);
 }
 
+/** The test's exit commands ended, and nothing of the test remains: processes, mounts, runc state, netns, bridge, rules, port. */
+async function assertAllGone(
+  before: Awaited<ReturnType<typeof snapshotHost>>,
+  net0: ReturnType<typeof snapshotNet>,
+  roots: { dir: string; runRoot: string },
+  port: number,
+): Promise<void> {
+  await assertExitCommandsEnded(roots.dir);
+  await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
+  await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: [SUBNET], bridges: [BRIDGE], ports: [port] });
+}
+
 /** httpd on port 80: the first run for `s` seconds then exits 0, later runs until stopped (as net-exit-child.ts). */
 function exitingServer(s: number): string[] {
   return ['/bin/sh', '-c', `mkdir -p /www && echo alive > /www/index.html; if [ -e /ran ]; then exec httpd -f -p 80 -h /www; fi; touch /ran; httpd -p 80 -h /www; sleep ${s}`];
@@ -130,9 +142,7 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
         } finally {
           await rt.close();
         }
-        await assertExitCommandsEnded(roots.dir);
-        await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
-        await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: [SUBNET], bridges: [BRIDGE], ports: [port] });
+        await assertAllGone(before, net0, roots, port);
       } finally {
         await roots.cleanup();
       }
@@ -172,9 +182,7 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
       } finally {
         await rt.close();
       }
-      await assertExitCommandsEnded(roots.dir);
-      await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
-      await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: [SUBNET], bridges: [BRIDGE], ports: [port] });
+      await assertAllGone(before, net0, roots, port);
     } finally {
       await roots.cleanup();
     }
