@@ -16,13 +16,12 @@
 import { createSocket } from 'node:dgram';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { after, before } from 'node:test';
-import { Runtime, type Container, type ContainerCreateOptions, type Pod, type RuntimeOptions } from '../../../src/index.js';
-import { buildBusyboxRootfs } from '../../fixtures/busybox-rootfs.js';
+import { before } from 'node:test';
+import type { Container, ContainerCreateOptions, Pod, Runtime, RuntimeOptions } from '../../../src/index.js';
 import { must } from '../../support/engine.js';
-import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './leaks.js';
+import type { TestRoots } from './leaks.js';
 import { assertNoNetLeaks, snapshotNet, type NetSnapshot } from './net-leaks.js';
+import { useRealEngine } from './real-engine.js';
 import { collect } from './shell.js';
 
 /** A network of the suite: its name, subnet (a /24) and bridge. */
@@ -49,57 +48,41 @@ export interface NetEngine {
   trackPod(p: Pod): Pod;
 }
 
-/** Registers the suite's hooks; call at the top of a `describe`. `runtime` adds Runtime.open options. */
+/** Registers the suite's hooks (on {@link useRealEngine}'s); call at the top of a `describe`. `runtime` adds Runtime.open options. */
 export function useNetEngine(prefix: string, networks: readonly SuiteNetwork[], runtime: Partial<RuntimeOptions> = {}): NetEngine {
-  let snapshot: HostSnapshot;
   let net0: NetSnapshot;
-  let roots: TestRoots | undefined;
-  let rt: Runtime | undefined;
-  let rootfs = '';
-  const made: Container[] = [];
   const pods: Pod[] = [];
   const ports: number[] = [];
-  const opened = <T>(v: T | undefined): T => {
-    if (v === undefined) throw new Error('useNetEngine: used before its before() hook ran');
-    return v;
-  };
-  const track = (c: Container): Container => (made.push(c), c);
-
-  before(async () => {
-    snapshot = await snapshotHost();
+  // Registered first, so it runs before anything of the suite exists.
+  before(() => {
     net0 = snapshotNet();
-    roots = await makeTestRoots(prefix);
-    rootfs = await buildBusyboxRootfs(join(roots.dir, 'rootfs'));
-    rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot, ...runtime }));
-    for (const n of networks) await must(rt.newNetwork({ name: n.name, subnet: n.subnet, interfaceName: n.bridge, dnsServers: ['127.0.0.1'] }));
   });
-
-  after(async () => {
-    const r = opened(rt);
-    const dirs = opened(roots);
-    for (const p of pods) await r.removePod(p, { force: true, timeout: 0 });
-    for (const c of made) await r.removeContainer(c, { force: true, timeout: 0 });
-    for (const n of networks) await r.removeNetwork(n.name, { force: true });
-    await must(r.close());
-    await assertNoLeaks(snapshot, { roots: [dirs.dir], runcRoots: [join(dirs.runRoot, 'runc')] });
-    await assertNoNetLeaks(net0, { roots: [dirs.dir], subnets: networks.map((n) => n.subnet), bridges: networks.map((n) => n.bridge), ports });
-    await dirs.cleanup();
+  const e = useRealEngine(prefix, {
+    runtime,
+    opened: async (rt) => {
+      for (const n of networks) await must(rt.newNetwork({ name: n.name, subnet: n.subnet, interfaceName: n.bridge, dnsServers: ['127.0.0.1'] }));
+    },
+    beforeRemoval: async (rt) => {
+      for (const p of pods) await rt.removePod(p, { force: true, timeout: 0 });
+    },
+    beforeClose: async (rt) => {
+      for (const n of networks) await rt.removeNetwork(n.name, { force: true });
+    },
+    leakCheck: (dirs) => assertNoNetLeaks(net0, { roots: [dirs.dir], subnets: networks.map((n) => n.subnet), bridges: networks.map((n) => n.bridge), ports }),
   });
-
-  const create = async (name: string, command: string[], extra: Partial<ContainerCreateOptions>): Promise<Container> =>
-    track(await must(opened(rt).newContainer({ name, rootfs, command, stopTimeout: 1, ...extra })));
+  const create = (name: string, command: string[], extra: Partial<ContainerCreateOptions>): Promise<Container> => e.create({ name, command, stopTimeout: 1, ...extra });
   return {
     get rt() {
-      return opened(rt);
+      return e.rt;
     },
     get rootfs() {
-      return rootfs;
+      return e.rootfs;
     },
     get roots() {
-      return opened(roots);
+      return e.roots;
     },
     ports,
-    track,
+    track: e.track,
     trackPod: (p) => (pods.push(p), p),
     httpd: (name, extra = {}) =>
       create(name, ['/bin/sh', '-c', `mkdir -p /www && echo hello-${name} > /www/index.html && exec httpd -f -p 80 -h /www`], { rootfsOverlay: true, ...extra }),

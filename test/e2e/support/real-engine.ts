@@ -2,7 +2,9 @@
  * The set-up most real-container suites share: a leak snapshot, private
  * roots, a busybox rootfs and a Runtime (conmon + runc) opened before the
  * suite; after it, every container it made is force-removed, the runtime
- * closed, and nothing may have leaked under the roots.
+ * closed, and nothing may have leaked under the roots. Suites with more to
+ * set up and check (networking: `net-engine.ts`) extend it through
+ * {@link RealEngineHooks}.
  *
  * ```ts
  * describe('...', () => {
@@ -14,7 +16,7 @@
  */
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { Runtime, type Container, type ContainerCreateOptions } from '../../../src/index.js';
+import { Runtime, type Container, type ContainerCreateOptions, type RuntimeOptions } from '../../../src/index.js';
 import { buildBusyboxRootfs } from '../../fixtures/busybox-rootfs.js';
 import { must } from '../../support/engine.js';
 import { assertNoLeaks, makeTestRoots, snapshotHost, type HostSnapshot, type TestRoots } from './leaks.js';
@@ -30,8 +32,22 @@ export interface RealEngine {
   track(c: Container): Container;
 }
 
+/** What a suite adds to {@link useRealEngine}'s set-up and tear-down, in their order. */
+export interface RealEngineHooks {
+  /** More `Runtime.open` options. */
+  runtime?: Partial<RuntimeOptions>;
+  /** After the runtime opened (before any test). */
+  opened?(rt: Runtime): Promise<void>;
+  /** After the tests, before the suite's containers are removed. */
+  beforeRemoval?(rt: Runtime): Promise<void>;
+  /** After they are removed, before the runtime closes. */
+  beforeClose?(rt: Runtime): Promise<void>;
+  /** After the host leak check, before the roots are removed: more leak checks. */
+  leakCheck?(roots: TestRoots): Promise<void>;
+}
+
 /** Registers the suite's `before` / `after` hooks; call it at the top of a `describe`. */
-export function useRealEngine(prefix: string): RealEngine {
+export function useRealEngine(prefix: string, hooks: RealEngineHooks = {}): RealEngine {
   let snapshot: HostSnapshot;
   let roots: TestRoots | undefined;
   let rt: Runtime | undefined;
@@ -46,15 +62,19 @@ export function useRealEngine(prefix: string): RealEngine {
     snapshot = await snapshotHost();
     roots = await makeTestRoots(prefix);
     rootfs = await buildBusyboxRootfs(join(roots.dir, 'rootfs'));
-    rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
+    rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot, ...hooks.runtime }));
+    await hooks.opened?.(rt);
   });
 
   after(async () => {
     const r = opened(rt);
     const dirs = opened(roots);
+    await hooks.beforeRemoval?.(r);
     for (const c of made) await r.removeContainer(c, { force: true, timeout: 0 });
+    await hooks.beforeClose?.(r);
     await must(r.close());
     await assertNoLeaks(snapshot, { roots: [dirs.dir], runcRoots: [join(dirs.runRoot, 'runc')] });
+    await hooks.leakCheck?.(dirs);
     await dirs.cleanup();
   });
 
