@@ -17,7 +17,7 @@ import { Runtime } from '../../src/index.js';
 import { EXIT_TEARDOWN_DELAY_S } from '../../src/cleanup/exit-hook.js';
 import { makeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { must } from '../support/engine.js';
-import { assertNoLeaks, makeTestRoots, snapshotHost } from './support/leaks.js';
+import { assertNoLeaks, makeTestRoots, snapshotHost, type TestRoots } from './support/leaks.js';
 import { get, getEventually, tryListen } from './support/net-engine.js';
 import { assertNoNetLeaks, snapshotNet } from './support/net-leaks.js';
 
@@ -72,16 +72,24 @@ async function assertExitCommandsEnded(dir: string): Promise<void> {
   assert.ok(await eventually(() => exitCommands(dir).length === 0, (EXIT_TEARDOWN_DELAY_S + 15) * 1000), `exit commands left:\n${exitCommands(dir).join('\n')}`);
 }
 
-/** The test's exit commands ended, and nothing of the test remains: processes, mounts, runc state, netns, bridge, rules, port. */
-async function assertAllGone(
-  before: Awaited<ReturnType<typeof snapshotHost>>,
-  net0: ReturnType<typeof snapshotNet>,
-  roots: { dir: string; runRoot: string },
-  port: number,
-): Promise<void> {
-  await assertExitCommandsEnded(roots.dir);
-  await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
-  await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: [SUBNET], bridges: [BRIDGE], ports: [port] });
+/**
+ * Runs `test` on fresh roots with a busybox rootfs; after it, the test's exit
+ * commands must have ended and nothing of it remain (processes, mounts, runc
+ * state, netns, bridge, rules, the host port `test` resolved to).
+ */
+async function onFreshRoots(test: (roots: TestRoots, rootfs: string) => Promise<number>): Promise<void> {
+  const before = await snapshotHost();
+  const net0 = snapshotNet();
+  const roots = await makeTestRoots('lpts-netx-');
+  try {
+    const rootfs = (await makeBusyboxRootfs({ parent: roots.dir })).path;
+    const port = await test(roots, rootfs);
+    await assertExitCommandsEnded(roots.dir);
+    await assertNoLeaks(before, { roots: [roots.dir], runcRoots: [join(roots.runRoot, 'runc')] });
+    await assertNoNetLeaks(net0, { roots: [roots.dir], subnets: [SUBNET], bridges: [BRIDGE], ports: [port] });
+  } finally {
+    await roots.cleanup();
+  }
 }
 
 /** httpd on port 80: the first run for `s` seconds then exits 0, later runs until stopped (as net-exit-child.ts). */
@@ -112,11 +120,7 @@ async function childRun(roots: { root: string; runRoot: string }, rootfs: string
 describe('teardown on exit with no runtime open (conmon exit command)', { skip: !root && 'needs root' }, () => {
   for (const mode of ['kill', 'close'] as const) {
     it(`tears networking down when the container exits after its process ${mode === 'kill' ? 'was killed' : 'closed the runtime'}`, async () => {
-      const before = await snapshotHost();
-      const net0 = snapshotNet();
-      const roots = await makeTestRoots('lpts-netx-');
-      try {
-        const rootfs = (await makeBusyboxRootfs({ parent: roots.dir })).path;
+      await onFreshRoots(async (roots, rootfs) => {
         const { id, port } = await childRun(roots, rootfs, mode);
         const netns = join(roots.runRoot, 'netns', id);
         // Still running: everything is in place.
@@ -142,19 +146,13 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
         } finally {
           await rt.close();
         }
-        await assertAllGone(before, net0, roots, port);
-      } finally {
-        await roots.cleanup();
-      }
+        return port;
+      });
     });
   }
 
   it('beside an open runtime: one teardown per exit, and a new create keeps its networking from the old exit command', async () => {
-    const before = await snapshotHost();
-    const net0 = snapshotNet();
-    const roots = await makeTestRoots('lpts-netx-');
-    try {
-      const rootfs = (await makeBusyboxRootfs({ parent: roots.dir })).path;
+    await onFreshRoots(async (roots, rootfs) => {
       const rt = await must(Runtime.open({ root: roots.root, runRoot: roots.runRoot }));
       let port = 0;
       try {
@@ -182,9 +180,7 @@ describe('teardown on exit with no runtime open (conmon exit command)', { skip: 
       } finally {
         await rt.close();
       }
-      await assertAllGone(before, net0, roots, port);
-    } finally {
-      await roots.cleanup();
-    }
+      return port;
+    });
   });
 });
