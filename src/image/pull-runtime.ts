@@ -14,9 +14,9 @@ import { imageEvent } from './image-events.js';
 import { PULL_POLICIES, Puller, type PullOptions, type RegistriesConfig } from './pull.js';
 import type { ImageStore } from './store/image-store.js';
 import type { ImageRecord } from './store/records.js';
-import { bool, checkOptions, checkValue, oneOf, shape, str, type Validator } from '../util/validate.js';
+import { TransferCloser } from './transfer-closer.js';
+import { abortSignal, bool, checkOptions, checkValue, oneOf, shape, str, type Validator } from '../util/validate.js';
 
-const abortSignal: Validator = (v) => (v instanceof AbortSignal ? undefined : 'must be an AbortSignal');
 const fn: Validator = (v) => (typeof v === 'function' ? undefined : 'must be a function');
 
 /** The option checks of `pullImage`. */
@@ -43,7 +43,7 @@ export class RuntimePuller {
   readonly #registries: RegistriesConfig;
   readonly #publish: (events: readonly LibpodEvent[]) => void;
   #puller: Puller | undefined;
-  readonly #closer = new AbortController();
+  readonly #closer = new TransferCloser('pull');
 
   constructor(store: () => ResultAsync<ImageStore, LibpodError>, registries: RegistriesConfig, publish: (events: readonly LibpodEvent[]) => void) {
     this.#store = store;
@@ -53,8 +53,9 @@ export class RuntimePuller {
 
   /** Pulls `ref` (options unchecked: see {@link checkPullOptions}); resolves to the stored image. */
   pull(ref: string, opts: PullOptions): ResultAsync<ImageRecord, LibpodError> {
-    if (this.#closer.signal.aborted) return errAsync(this.#closer.signal.reason as LibpodError);
-    const { signal, unlink } = linkedSignal(opts.signal, this.#closer.signal);
+    const refused = this.#closer.refusal;
+    if (refused) return errAsync(refused);
+    const { signal, unlink } = this.#closer.link(opts.signal);
     const pulled = this.#store().andThen((store) => {
       this.#puller ??= new Puller({
         storage: store,
@@ -68,25 +69,8 @@ export class RuntimePuller {
 
   /** Aborts the pulls in flight with `RuntimeFinalized` and refuses new ones. Idempotent. */
   close(): void {
-    if (!this.#closer.signal.aborted) this.#closer.abort(libpodError('RuntimeFinalized', 'runtime is closing: pull aborted'));
+    this.#closer.close();
   }
-}
-
-/** A signal aborted when `a` or `b` is (with its reason); `unlink` drops the listeners. */
-function linkedSignal(a: AbortSignal | undefined, b: AbortSignal): { signal: AbortSignal; unlink: () => void } {
-  const c = new AbortController();
-  const sources = a === undefined ? [b] : [a, b];
-  const aborted = sources.find((s) => s.aborted);
-  if (aborted) {
-    c.abort(aborted.reason);
-    return { signal: c.signal, unlink: () => undefined };
-  }
-  const listeners = sources.map((s) => {
-    const on = (): void => c.abort(s.reason);
-    s.addEventListener('abort', on, { once: true });
-    return () => s.removeEventListener('abort', on);
-  });
-  return { signal: c.signal, unlink: () => listeners.forEach((off) => off()) };
 }
 
 /** `InvalidArg` for a bad reference type or options. */

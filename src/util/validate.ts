@@ -48,6 +48,9 @@ export const writable: Validator = (v) => (v instanceof Writable ? undefined : '
 /** A `Readable` stream. */
 export const readable: Validator = (v) => (v instanceof Readable ? undefined : 'must be a Readable stream');
 
+/** An `AbortSignal`. */
+export const abortSignal: Validator = (v) => (v instanceof AbortSignal ? undefined : 'must be an AbortSignal');
+
 /** A `RegExp`. */
 export const regExp: Validator = (v) => (v instanceof RegExp ? undefined : 'must be a RegExp');
 /** A label filter: `'key'`, `'key=value'`, or `{ key: value }`. */

@@ -15,11 +15,11 @@ import { findImage } from '../image-lookup.js';
 import type { RegistriesConfig } from '../pull.js';
 import { formatReference, parseNormalizedReference, withDefaultTag, type ImageReference } from '../reference.js';
 import { BlobInfoCache } from '../store/blob-info.js';
+import { TransferCloser } from '../transfer-closer.js';
 import type { ImageStore } from '../store/image-store.js';
-import { bool, checkOptions, oneOf, shape, str, type Validator } from '../../util/validate.js';
+import { abortSignal, bool, checkOptions, oneOf, shape, str, type Validator } from '../../util/validate.js';
 import { pushImage, type PushOptions } from './push-image.js';
 
-const abortSignal: Validator = (v) => (v instanceof AbortSignal ? undefined : 'must be an AbortSignal');
 const credentials: Validator = (v) => {
   const bad = shape({ username: str, password: str })(v);
   if (bad) return bad;
@@ -58,7 +58,7 @@ export class RuntimePusher {
   readonly #store: () => ResultAsync<ImageStore, LibpodError>;
   readonly #registries: RegistriesConfig;
   readonly #publish: (events: readonly LibpodEvent[]) => void;
-  readonly #closer = new AbortController();
+  readonly #closer = new TransferCloser('push');
 
   constructor(store: () => ResultAsync<ImageStore, LibpodError>, registries: RegistriesConfig, publish: (events: readonly LibpodEvent[]) => void) {
     this.#store = store;
@@ -71,9 +71,10 @@ export class RuntimePusher {
     const checked = checkPushArgs(image, dest, opts);
     if (checked.isErr()) return errAsync(checked.error);
     const ref = checked.value;
-    if (this.#closer.signal.aborted) return errAsync(this.#closer.signal.reason as LibpodError);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closer.signal]) : this.#closer.signal;
-    return this.#store().andThen((store) => {
+    const refused = this.#closer.refusal;
+    if (refused) return errAsync(refused);
+    const { signal, unlink } = this.#closer.link(opts.signal);
+    const pushed = this.#store().andThen((store) => {
       const rec =
         typeof image === 'string'
           ? store.images().andThen((all) => {
@@ -90,10 +91,11 @@ export class RuntimePusher {
         }),
       );
     });
+    return new ResultAsync(Promise.resolve(pushed).finally(unlink));
   }
 
   /** Aborts the pushes in flight with `RuntimeFinalized` and refuses new ones. Idempotent. */
   close(): void {
-    if (!this.#closer.signal.aborted) this.#closer.abort(libpodError('RuntimeFinalized', 'runtime is closing: push aborted'));
+    this.#closer.close();
   }
 }
