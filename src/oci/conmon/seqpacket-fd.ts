@@ -11,6 +11,7 @@
  * @module
  */
 import { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { err, ok, type Result } from 'neverthrow';
 import { loadKoffiLibc } from '../../host/libc.js';
 
@@ -81,8 +82,6 @@ function sockaddr(path: string): Buffer | undefined {
   bytes.copy(addr, 2);
   return addr;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** `connect`, retrying a full backlog (EAGAIN) and EINTR for a while. */
 async function connectFd(c: Libc, fd: number, addr: Buffer): Promise<number> {
